@@ -1,0 +1,2 @@
+// Package server wires Parley's parts into one running server.
+package server

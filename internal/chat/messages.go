@@ -1,0 +1,128 @@
+package chat
+
+import (
+	"context"
+	"errors"
+)
+
+// Paging limits for timelines.
+const (
+	DefaultPageLimit = 50
+	MaxPageLimit     = 200
+)
+
+// Send posts a message to a room. A repeated ClientID from the same sender
+// in the same room returns the original message with created false and
+// stores nothing.
+func (s *Service) Send(ctx context.Context, a Auth, roomID, text, clientID string) (Message, bool, error) {
+	if err := CheckMessageText(text); err != nil {
+		return Message{}, false, err
+	}
+	if err := checkName("client_id", clientID, MaxClientIDLen, true); err != nil {
+		return Message{}, false, err
+	}
+	if _, err := s.member(ctx, a, roomID); err != nil {
+		return Message{}, false, err
+	}
+	now := s.clock.Now()
+	msg, ev, created, err := s.store.AppendMessage(ctx, Message{
+		ID: NewID(now), RoomID: roomID, SenderID: a.User.ID, Text: text, ClientID: clientID, CreatedAt: now,
+	})
+	if err != nil {
+		return Message{}, false, err
+	}
+	if created {
+		s.publish(ctx, ev)
+	}
+	return msg, created, nil
+}
+
+// Edit replaces the text of one of the caller's own messages.
+func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text string) (Message, error) {
+	if err := CheckMessageText(text); err != nil {
+		return Message{}, err
+	}
+	if _, err := s.member(ctx, a, roomID); err != nil {
+		return Message{}, err
+	}
+	msg, ev, err := s.store.EditMessage(ctx, roomID, messageID, a.User.ID, text, s.clock.Now())
+	if errors.Is(err, ErrNotFound) {
+		return Message{}, Errorf(CodeNotFound, "message not found")
+	}
+	if err != nil {
+		return Message{}, err
+	}
+	s.publish(ctx, ev)
+	return msg, nil
+}
+
+// Delete turns a message into a tombstone. Its sender and the room's owner
+// and admins may delete it; deleting it again succeeds and changes nothing.
+func (s *Service) Delete(ctx context.Context, a Auth, roomID, messageID string) error {
+	m, err := s.member(ctx, a, roomID)
+	if err != nil {
+		return err
+	}
+	msg, err := s.store.Message(ctx, roomID, messageID)
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(CodeNotFound, "message not found")
+	}
+	if err != nil {
+		return err
+	}
+	if msg.SenderID != a.User.ID && !isAdmin(m.Role) {
+		return ErrForbidden
+	}
+	ev, changed, err := s.store.DeleteMessage(ctx, roomID, messageID, a.User.ID, s.clock.Now())
+	if err != nil {
+		return err
+	}
+	if changed {
+		s.publish(ctx, ev)
+	}
+	return nil
+}
+
+// CheckPage validates a page request and fills in the default limit.
+func CheckPage(p Page) (Page, error) {
+	switch {
+	case p.Before != 0 && p.After != 0:
+		return p, Errorf(CodeInvalidRequest, "give before or after, not both")
+	case p.Before < 0:
+		return p, Invalid("before", "invalid", "must be a positive seq")
+	case p.After < 0:
+		return p, Invalid("after", "invalid", "must be zero or a positive seq")
+	case p.Limit < 0:
+		return p, Invalid("limit", "invalid", "must be positive")
+	case p.Limit == 0:
+		p.Limit = DefaultPageLimit
+	case p.Limit > MaxPageLimit:
+		p.Limit = MaxPageLimit
+	}
+	return p, nil
+}
+
+// Messages returns a page of a room's messages, ascending by seq, and
+// whether more exist in the direction of travel.
+func (s *Service) Messages(ctx context.Context, a Auth, roomID string, p Page) ([]Message, bool, error) {
+	p, err := CheckPage(p)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.member(ctx, a, roomID); err != nil {
+		return nil, false, err
+	}
+	return s.store.Messages(ctx, roomID, p)
+}
+
+// Events returns a page of a room's events, as Messages does.
+func (s *Service) Events(ctx context.Context, a Auth, roomID string, p Page) ([]Event, bool, error) {
+	p, err := CheckPage(p)
+	if err != nil {
+		return nil, false, err
+	}
+	if _, err := s.member(ctx, a, roomID); err != nil {
+		return nil, false, err
+	}
+	return s.store.Events(ctx, roomID, p)
+}

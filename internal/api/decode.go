@@ -1,0 +1,121 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// decode reads a JSON request body into v, strictly: one JSON object, no
+// unknown fields, no trailing data, at most the configured size, valid
+// UTF-8. encoding/json would silently replace invalid UTF-8, so it is
+// checked on the raw bytes first.
+func (s *server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return chat.Errorf(chat.CodePayloadTooLarge, "request body exceeds %d bytes", s.maxBody)
+	}
+	if err != nil {
+		return chat.Errorf(chat.CodeInvalidRequest, "could not read request body")
+	}
+	return DecodeBody(body, v)
+}
+
+// DecodeBody decodes a request body as decode does, for callers that hold
+// the bytes already.
+func DecodeBody(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		return invalidUTF8(body)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", describe(err))
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: data after the object")
+	}
+	return nil
+}
+
+// invalidUTF8 names the top-level fields whose values hold invalid UTF-8,
+// as a validation failure, so a client learns which input to fix.
+func invalidUTF8(body []byte) error {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return chat.Errorf(chat.CodeInvalidRequest, "request body is not valid UTF-8 JSON")
+	}
+	e := &chat.Error{Code: chat.CodeValidationFailed, Message: "invalid UTF-8", Fields: map[string]chat.FieldError{}}
+	for name, raw := range fields {
+		if !utf8.Valid(raw) || !utf8.ValidString(name) {
+			e.Fields[string(bytes.ToValidUTF8([]byte(name), []byte("\uFFFD")))] = chat.FieldError{
+				Code: "invalid_utf8", Message: "must be valid UTF-8",
+			}
+		}
+	}
+	return e
+}
+
+// describe turns a JSON decoding error into a message safe to show.
+func describe(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.String())
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	}
+	// Unknown fields and the like: encoding/json's message names the field
+	// and nothing internal.
+	return err.Error()
+}
+
+// queryInt parses an optional integer query parameter.
+func queryInt(r *http.Request, name string) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, chat.Invalid(name, "invalid", "must be an integer")
+	}
+	return n, nil
+}
+
+// page reads before, after and limit.
+func page(r *http.Request) (chat.Page, error) {
+	before, err := queryInt(r, "before")
+	if err != nil {
+		return chat.Page{}, err
+	}
+	after, err := queryInt(r, "after")
+	if err != nil {
+		return chat.Page{}, err
+	}
+	limit, err := queryInt(r, "limit")
+	if err != nil {
+		return chat.Page{}, err
+	}
+	if limit > chat.MaxPageLimit {
+		limit = chat.MaxPageLimit
+	}
+	p := chat.Page{Before: before, After: after, Limit: int(limit)}
+	if p.Before == 0 && r.URL.Query().Get("before") != "" {
+		return p, chat.Invalid("before", "invalid", "must be a positive seq")
+	}
+	return chat.CheckPage(p)
+}

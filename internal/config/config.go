@@ -108,7 +108,7 @@ var options = []option{
 	},
 	{
 		name: "durability", def: DurabilityFull,
-		help:    "full: an acknowledged message survives power loss; relaxed: only a process crash",
+		help:    "how safe an acknowledged write is: full survives power loss, relaxed a process crash",
 		choices: []string{DurabilityFull, DurabilityRelaxed},
 		field:   func(c *Config) any { return &c.Durability },
 	},

@@ -337,7 +337,7 @@ func pageQuery(p Page) string {
 	if p.Before != 0 {
 		v.Set("before", strconv.FormatInt(p.Before, 10))
 	}
-	if p.After != 0 {
+	if p.After != 0 || p.FromStart {
 		v.Set("after", strconv.FormatInt(p.After, 10))
 	}
 	if p.Limit != 0 {

@@ -63,9 +63,12 @@ type Event struct {
 }
 
 // Page selects a window of a timeline: at most one of Before and After,
-// and a Limit (0 means the server's default of 50; at most 200).
+// and a Limit (0 means the server's default of 50; at most 200). With
+// neither, the newest page; set FromStart to page from the very start
+// (after=0) instead.
 type Page struct {
-	Before int64
-	After  int64
-	Limit  int
+	Before    int64
+	After     int64
+	FromStart bool
+	Limit     int
 }

@@ -96,8 +96,13 @@ func queryInt(r *http.Request, name string) (int64, error) {
 	return n, nil
 }
 
-// page reads before, after and limit.
+// page reads before, after and limit. With neither cursor it selects the
+// newest page.
 func page(r *http.Request) (chat.Page, error) {
+	q := r.URL.Query()
+	if q.Has("before") && q.Has("after") {
+		return chat.Page{}, chat.Errorf(chat.CodeInvalidRequest, "give before or after, not both")
+	}
 	before, err := queryInt(r, "before")
 	if err != nil {
 		return chat.Page{}, err
@@ -114,8 +119,11 @@ func page(r *http.Request) (chat.Page, error) {
 		limit = chat.MaxPageLimit
 	}
 	p := chat.Page{Before: before, After: after, Limit: int(limit)}
-	if p.Before == 0 && r.URL.Query().Get("before") != "" {
+	switch {
+	case q.Has("before") && before <= 0:
 		return p, chat.Invalid("before", "invalid", "must be a positive seq")
+	case !q.Has("after") && !q.Has("before"):
+		p.Before = chat.NewestPage
 	}
 	return chat.CheckPage(p)
 }

@@ -139,11 +139,19 @@ func (e Event) Ends() bool {
 	return e.Type == EventMemberLeft || e.Type == EventMemberRemoved
 }
 
-// Page selects a window of a room's timeline by seq. With neither bound set
-// it selects the newest items. Before and After are exclusive; at most one of
-// them is set. Items come back ascending by seq in every case.
+// Page selects a window of a room's timeline by seq. With Before set
+// (positive) it selects items with seq < Before, the newest Limit of them;
+// otherwise items with seq > After (0 = from the start), the oldest Limit of
+// them. Pass Before = NewestPage for the newest items. Items come back
+// ascending by seq in every case.
 type Page struct {
 	Before int64
 	After  int64
 	Limit  int
 }
+
+// NewestPage as Page.Before selects the newest items of a timeline.
+const NewestPage = int64(1<<63 - 1)
+
+// Backward reports whether p travels from newer to older items.
+func (p Page) Backward() bool { return p.Before > 0 }

@@ -1,2 +1,125 @@
-// Package server wires Parley's parts into one running server.
+// Package server wires Parley's parts into one running server: the store,
+// the bus, the domain service, the hub and the HTTP handlers.
 package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/parley-chat/parley/internal/api"
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/config"
+	"github.com/parley-chat/parley/internal/fanout/local"
+	"github.com/parley-chat/parley/internal/store/sqlite"
+)
+
+// Server is one Parley node.
+type Server struct {
+	cfg     config.Config
+	log     *slog.Logger
+	store   chat.Store
+	svc     *chat.Service
+	handler http.Handler
+}
+
+// Deps are the parts tests may replace. Zero values mean the real thing.
+type Deps struct {
+	// HashCost of password hashes; tests lower it.
+	HashCost chat.HashCost
+	// Clock, for tests that drive time.
+	Clock chat.Clock
+}
+
+// New opens the store and builds the server. Close releases it.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*Server, error) {
+	cfg = cfg.WithDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	bus := local.New()
+	svc := chat.NewService(chat.Options{
+		Store:     store,
+		Bus:       bus,
+		Clock:     deps.Clock,
+		Hasher:    chat.NewHasher(cfg.HashConcurrency, deps.HashCost),
+		TokenIdle: cfg.TokenIdle,
+		Log:       log,
+	})
+	s := &Server{cfg: cfg, log: log, store: store, svc: svc}
+	s.handler = api.New(api.Options{Service: svc, MaxBody: cfg.MaxBody, Log: log})
+	return s, nil
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (chat.Store, error) {
+	if cfg.Database != "" && cfg.DatabasePath() == "" {
+		// TODO(postgres): the PostgreSQL store comes with the scale-out work.
+		return nil, errors.New("--database: only SQLite is supported so far")
+	}
+	store, err := sqlite.Open(ctx, sqlite.Options{Path: cfg.DatabasePath(), Durability: cfg.Durability, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	return store, nil
+}
+
+// Handler returns the server's HTTP handler.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Service returns the domain service.
+func (s *Server) Service() *chat.Service { return s.svc }
+
+// Shutdown closes live sessions, telling clients to reconnect elsewhere or
+// later. HTTP requests in flight are the http.Server's to finish.
+func (s *Server) Shutdown(ctx context.Context) error {
+	return nil
+}
+
+// Close releases the store after writes in flight are committed.
+func (s *Server) Close() error {
+	return s.store.Close()
+}
+
+// Run serves on cfg.Listen until ctx is cancelled, then shuts down
+// gracefully: it stops accepting, finishes requests in flight, closes
+// sessions with 1001 and closes the store, so nothing acknowledged is lost.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	s, err := New(ctx, cfg, log, Deps{})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("listen: %w", err)
+	}
+	log.Info("parley serving", "addr", ln.Addr().String(), "database", s.cfg.DatabasePath(), "durability", s.cfg.Durability)
+
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- hs.Serve(ln) }()
+
+	select {
+	case err := <-done:
+		s.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	errs := []error{s.Shutdown(sctx), hs.Shutdown(sctx)}
+	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+		errs = append(errs, err)
+	}
+	errs = append(errs, s.Close())
+	return errors.Join(errs...)
+}

@@ -74,7 +74,10 @@ type Rooms interface {
 	Room(ctx context.Context, id string) (Room, error)
 	// Member returns userID's membership of roomID; ErrNotFound if none.
 	Member(ctx context.Context, roomID, userID string) (Member, error)
-	// RoomView returns roomID as member userID sees it.
+	// RoomView returns roomID as member userID sees it. UnreadCount counts
+	// the messages after their read position that others sent and that are
+	// not deleted; LastMessage is the newest message, a tombstone if it was
+	// deleted; Peer, for a direct room, is the other user of the pair.
 	RoomView(ctx context.Context, roomID, userID string) (RoomView, error)
 	// RoomViews returns every room userID is a member of, as they see it,
 	// most recently active first.
@@ -112,8 +115,9 @@ type Rooms interface {
 type Timeline interface {
 	// AppendMessage stores m with the room's next seq and appends
 	// message.created. If m.ClientID is set and the sender already sent a
-	// message with it to the room, nothing is stored: the original comes back
-	// with created false. The sender's read position moves to the message.
+	// message with it to the room, nothing is stored: the original and its
+	// message.created event come back with created false. The sender's read
+	// position moves to the message.
 	AppendMessage(ctx context.Context, m Message) (msg Message, ev Event, created bool, err error)
 	// EditMessage replaces the text of a message and appends message.edited.
 	// Only its sender may edit it (ErrForbidden); a deleted message gives
@@ -126,8 +130,8 @@ type Timeline interface {
 	// Message returns one message of roomID.
 	Message(ctx context.Context, roomID, messageID string) (Message, error)
 	// Messages returns a page of roomID's messages, ascending by seq, and
-	// whether more exist beyond it in the direction of travel (older for
-	// Before or no bound, newer for After).
+	// whether more exist beyond it in the direction of travel (older when
+	// Before is set, newer otherwise).
 	Messages(ctx context.Context, roomID string, p Page) ([]Message, bool, error)
 	// Events returns a page of roomID's events, as Messages does.
 	Events(ctx context.Context, roomID string, p Page) ([]Event, bool, error)

@@ -1,0 +1,273 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+const messageCols = `id, room_id, seq, sender_id, text, client_id, created_at, edited_at, deleted`
+
+func scanMessage(sc scanner) (chat.Message, error) {
+	var m chat.Message
+	var clientID sql.NullString
+	var created int64
+	var edited sql.NullInt64
+	err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.SenderID, &m.Text, &clientID,
+		&created, &edited, &m.Deleted)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	m.ClientID, m.CreatedAt = clientID.String, fromMS(created)
+	if edited.Valid {
+		at := fromMS(edited.Int64)
+		m.EditedAt = &at
+	}
+	return m, nil
+}
+
+func loadMessage(ctx context.Context, q querier, roomID, id string) (chat.Message, error) {
+	m, err := scanMessage(q.queryRow(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE id = ? AND room_id = ?`, id, roomID))
+	return m, rowErr(err, "message %s in room %s", id, roomID)
+}
+
+const eventCols = `room_id, seq, type, actor_id, created_at, data`
+
+func scanEvent(sc scanner) (chat.Event, error) {
+	var e chat.Event
+	var created int64
+	var data []byte
+	if err := sc.Scan(&e.RoomID, &e.Seq, &e.Type, &e.ActorID, &created, &data); err != nil {
+		return chat.Event{}, err
+	}
+	e.CreatedAt = fromMS(created)
+	return e, decodeEvent(&e, data)
+}
+
+// AppendMessage stores m with the room's next seq, or, if m repeats the
+// client id of an earlier message of its sender in the room, returns that
+// message and its message.created event.
+func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, chat.Event, bool, error) {
+	m.CreatedAt = norm(m.CreatedAt)
+	m.Seq, m.EditedAt, m.Deleted = 0, nil, false
+	var out chat.Message
+	var ev chat.Event
+	var created bool
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		if m.ClientID != "" {
+			orig, origEv, found, err := sentBefore(ctx, tx, m)
+			if err != nil || found {
+				out, ev = orig, origEv
+				return err
+			}
+		}
+		var err error
+		out, ev, err = appendMessage(ctx, tx, m)
+		created = err == nil
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, chat.Event{}, false, err
+	}
+	return out, ev, created, nil
+}
+
+// sentBefore finds the message m's sender sent to m's room with m's client
+// id. The single writer makes looking first safe: no one can insert the
+// same client id between the look and the insert.
+func sentBefore(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, chat.Event, bool, error) {
+	orig, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageCols+` FROM messages
+		WHERE room_id = ? AND sender_id = ? AND client_id = ?`, m.RoomID, m.SenderID, m.ClientID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return chat.Message{}, chat.Event{}, false, nil
+	}
+	if err != nil {
+		return chat.Message{}, chat.Event{}, false, fmt.Errorf("sqlite: client id %q: %w", m.ClientID, err)
+	}
+	ev, err := scanEvent(tx.queryRow(ctx, `SELECT `+eventCols+` FROM events
+		WHERE room_id = ? AND seq = ?`, orig.RoomID, orig.Seq))
+	if err != nil {
+		return chat.Message{}, chat.Event{}, false, rowErr(err, "event %s/%d", orig.RoomID, orig.Seq)
+	}
+	return orig, ev, true, nil
+}
+
+// appendMessage stores m with the room's next seq and appends its
+// message.created event. Sending a message means having read the room up
+// to it, so the sender's read position moves there too.
+func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, chat.Event, error) {
+	seq, err := nextSeq(ctx, tx, m.RoomID, m.CreatedAt, 0)
+	if err != nil {
+		return chat.Message{}, chat.Event{}, err
+	}
+	m.Seq = seq
+	_, err = tx.exec(ctx, `INSERT INTO messages
+		(id, room_id, seq, sender_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.RoomID, m.Seq, m.SenderID, m.Text, nullString(m.ClientID), ms(m.CreatedAt))
+	switch {
+	case isForeignKey(err):
+		return chat.Message{}, chat.Event{}, notFound("user %s", m.SenderID)
+	case isUnique(err, ""):
+		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: message %s: %w", m.ID, chat.ErrConflict)
+	case err != nil:
+		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: append message: %w", err)
+	}
+	_, err = tx.exec(ctx, `UPDATE members SET read_seq = ? WHERE room_id = ? AND user_id = ?`,
+		seq, m.RoomID, m.SenderID)
+	if err != nil {
+		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: read position: %w", err)
+	}
+	snapshot := m
+	ev := chat.Event{
+		RoomID: m.RoomID, Seq: seq, Type: chat.EventMessageCreated,
+		ActorID: m.SenderID, CreatedAt: m.CreatedAt, Message: &snapshot,
+	}
+	return m, ev, insertEvent(ctx, tx, ev)
+}
+
+// messageEvent appends an event of typ carrying m as it is after the change.
+func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Time, m chat.Message) (chat.Event, error) {
+	seq, err := nextSeq(ctx, tx, m.RoomID, at, 0)
+	if err != nil {
+		return chat.Event{}, err
+	}
+	ev := chat.Event{
+		RoomID: m.RoomID, Seq: seq, Type: typ, ActorID: actorID, CreatedAt: at, Message: &m,
+	}
+	return ev, insertEvent(ctx, tx, ev)
+}
+
+// EditMessage replaces the text of a live message of editorID's.
+func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, text string, at time.Time) (chat.Message, chat.Event, error) {
+	at = norm(at)
+	var m chat.Message
+	var ev chat.Event
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		var err error
+		if m, err = loadMessage(ctx, tx, roomID, messageID); err != nil {
+			return err
+		}
+		switch {
+		case m.SenderID != editorID:
+			return fmt.Errorf("sqlite: edit message %s: %w", messageID, chat.ErrForbidden)
+		case m.Deleted:
+			return fmt.Errorf("sqlite: edit message %s: %w", messageID, chat.ErrMessageDeleted)
+		}
+		m.Text, m.EditedAt = text, &at
+		_, err = tx.exec(ctx, `UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`,
+			text, ms(at), messageID)
+		if err != nil {
+			return fmt.Errorf("sqlite: edit message %s: %w", messageID, err)
+		}
+		ev, err = messageEvent(ctx, tx, chat.EventMessageEdited, editorID, at, m)
+		return err
+	})
+	if err != nil {
+		return chat.Message{}, chat.Event{}, err
+	}
+	return m, ev, nil
+}
+
+// DeleteMessage turns a message into a tombstone: its text goes, its place
+// in the timeline stays.
+func (s *Store) DeleteMessage(ctx context.Context, roomID, messageID, actorID string, at time.Time) (chat.Event, bool, error) {
+	at = norm(at)
+	var ev chat.Event
+	var changed bool
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		m, err := loadMessage(ctx, tx, roomID, messageID)
+		if err != nil || m.Deleted {
+			return err
+		}
+		m.Text, m.Deleted = "", true
+		_, err = tx.exec(ctx, `UPDATE messages SET text = '', deleted = 1 WHERE id = ?`, messageID)
+		if err != nil {
+			return fmt.Errorf("sqlite: delete message %s: %w", messageID, err)
+		}
+		ev, err = messageEvent(ctx, tx, chat.EventMessageDeleted, actorID, at, m)
+		changed = err == nil
+		return err
+	})
+	if err != nil {
+		return chat.Event{}, false, err
+	}
+	return ev, changed, nil
+}
+
+// Message returns one message of roomID.
+func (s *Store) Message(ctx context.Context, roomID, messageID string) (chat.Message, error) {
+	return loadMessage(ctx, s.rq, roomID, messageID)
+}
+
+// Messages returns a page of roomID's messages.
+func (s *Store) Messages(ctx context.Context, roomID string, p chat.Page) ([]chat.Message, bool, error) {
+	q, args, desc := pageSQL(`SELECT `+messageCols+` FROM messages`, roomID, p)
+	rows, err := s.rq.query(ctx, q, args...)
+	msgs, err := collect(rows, err, scanMessage)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: messages of %s: %w", roomID, err)
+	}
+	if len(msgs) == 0 {
+		if err := s.exists(ctx, "rooms", "room", roomID); err != nil {
+			return nil, false, err
+		}
+	}
+	msgs, more := trimPage(msgs, pageSize(p), desc)
+	return msgs, more, nil
+}
+
+// Events returns a page of roomID's events.
+func (s *Store) Events(ctx context.Context, roomID string, p chat.Page) ([]chat.Event, bool, error) {
+	q, args, desc := pageSQL(`SELECT `+eventCols+` FROM events`, roomID, p)
+	rows, err := s.rq.query(ctx, q, args...)
+	evs, err := collect(rows, err, scanEvent)
+	if err != nil {
+		return nil, false, fmt.Errorf("sqlite: events of %s: %w", roomID, err)
+	}
+	if len(evs) == 0 {
+		if err := s.exists(ctx, "rooms", "room", roomID); err != nil {
+			return nil, false, err
+		}
+	}
+	evs, more := trimPage(evs, pageSize(p), desc)
+	return evs, more, nil
+}
+
+// maxPage is the most items a page holds. Callers validate Limit; this
+// only keeps a bad one from reading a whole timeline.
+const maxPage = 200
+
+func pageSize(p chat.Page) int { return min(max(p.Limit, 1), maxPage) }
+
+// pageSQL completes selectFrom, which reads a table keyed by (room_id,
+// seq), for page p of roomID. It reads in the direction of travel (newest
+// first when Before is set, else oldest first after After) and one item
+// more than the page, to tell whether more exist beyond it.
+func pageSQL(selectFrom, roomID string, p chat.Page) (q string, args []any, desc bool) {
+	limit := pageSize(p) + 1
+	if p.Backward() {
+		return selectFrom + ` WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+			[]any{roomID, p.Before, limit}, true
+	}
+	return selectFrom + ` WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+		[]any{roomID, p.After, limit}, false
+}
+
+// trimPage cuts items, read in the direction of travel, to limit, puts
+// them in ascending order and reports whether there were more.
+func trimPage[T any](items []T, limit int, desc bool) ([]T, bool) {
+	more := len(items) > limit
+	if more {
+		items = items[:limit]
+	}
+	if desc {
+		slices.Reverse(items)
+	}
+	return items, more
+}

@@ -1,0 +1,329 @@
+package ws
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/hub"
+)
+
+// closeInternal is the close code of an unexpected server failure.
+const closeInternal = int(websocket.StatusInternalError)
+
+// conn is one WebSocket connection. Its handler goroutine reads frames and
+// answers them in order; a writer goroutine writes what the hub session
+// queues; a timer sends pings.
+type conn struct {
+	h     *Handler
+	ws    *websocket.Conn
+	nc    net.Conn
+	id    string
+	auth  chat.Auth
+	token string
+	// session is set once connected to the hub; guarded by h.mu.
+	session *hub.Session
+
+	ctx    context.Context // bounds the service calls the connection makes
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the reader stops
+	wdone  chan struct{} // closed when the writer stops
+
+	pingMu      sync.Mutex
+	pingStopped bool
+	pingTimer   *time.Timer
+	pings       sync.WaitGroup
+}
+
+// serve runs the connection to its end.
+func (c *conn) serve(authed bool) {
+	c.ctx, c.cancel = context.WithCancel(c.h.ctx)
+	defer c.cancel()
+	defer c.ws.CloseNow()
+	c.ws.SetReadLimit(c.h.o.ReadLimit)
+
+	ref := ""
+	if !authed {
+		var ok bool
+		if ref, ok = c.authenticate(); !ok {
+			return
+		}
+	}
+	s, err := c.h.hub.Connect(c.ctx, c.auth, hub.SessionOptions{ID: c.id, QueueSize: c.h.o.QueueSize})
+	if err != nil {
+		c.fail("ws connect failed", err)
+		return
+	}
+	defer c.h.hub.Disconnect(s)
+	// A token revoked after Authenticate but before Connect registered the
+	// session was revoked before the hub could see it: check again.
+	if _, err := c.h.svc.Authenticate(c.ctx, c.token); err != nil {
+		if errors.Is(err, chat.ErrUnauthorized) {
+			c.closeWith(CloseUnauthorized, "token revoked")
+		} else {
+			c.fail("ws authenticate failed", err)
+		}
+		return
+	}
+	if !c.h.attach(c, s) {
+		c.closeWith(CloseGoingAway, "server shutting down")
+		return
+	}
+
+	u := c.auth.User
+	s.Ready(encode(serverFrame{Type: TypeReady, User: &u, ConnectionID: c.id}))
+	if ref != "" {
+		s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: ref}))
+	}
+	c.h.log.Debug("ws connected", "connection_id", c.id, "user_id", u.ID)
+	c.done, c.wdone = make(chan struct{}), make(chan struct{})
+	go c.writeLoop(s)
+	c.startPings()
+	err = c.readLoop(s)
+
+	close(c.done)
+	<-c.wdone
+	c.ws.CloseNow()
+	c.stopPings()
+	cl := s.Closing()
+	c.h.log.Debug("ws closed", "connection_id", c.id, "user_id", u.ID,
+		"code", cl.Code, "reason", cl.Reason, "read_err", err)
+	if cl.Code == CloseTooSlow {
+		c.h.log.Warn("ws closed a client that could not keep up", "connection_id", c.id, "user_id", u.ID)
+	}
+}
+
+// authenticate reads the auth frame, which must come first and in time.
+// It returns the frame's ref.
+func (c *conn) authenticate() (string, bool) {
+	timedOut := make(chan struct{})
+	t := time.AfterFunc(c.h.o.AuthTimeout, func() {
+		defer close(timedOut)
+		c.closeWith(CloseAuthTimeout, "authentication timeout")
+	})
+	_, data, err := c.ws.Read(context.Background())
+	if !t.Stop() {
+		<-timedOut
+		return "", false
+	}
+	if err != nil {
+		return "", false
+	}
+	f, err := DecodeFrame(data)
+	if err != nil || f.Type != TypeAuth {
+		c.closeWith(CloseUnauthorized, "authentication required")
+		return "", false
+	}
+	a, err := c.h.svc.Authenticate(c.ctx, f.Token)
+	if errors.Is(err, chat.ErrUnauthorized) {
+		c.closeWith(CloseUnauthorized, "invalid token")
+		return "", false
+	}
+	if err != nil {
+		c.fail("ws authenticate failed", err)
+		return "", false
+	}
+	c.auth, c.token = a, f.Token
+	return f.Ref, true
+}
+
+// fail logs an unexpected failure and closes the connection.
+func (c *conn) fail(msg string, err error) {
+	if c.ctx.Err() == nil {
+		c.h.log.Error(msg, "connection_id", c.id, "user_id", c.auth.User.ID, "err", err)
+	}
+	c.closeWith(closeInternal, "internal error")
+}
+
+// closeWith closes the connection with a close handshake bounded by the
+// write timeout.
+func (c *conn) closeWith(code int, reason string) {
+	deadline := time.Now().Add(c.h.o.WriteTimeout)
+	c.nc.SetWriteDeadline(deadline)
+	c.nc.SetReadDeadline(deadline)
+	c.ws.Close(websocket.StatusCode(code), reason)
+}
+
+// readLoop reads and answers frames until the connection or the session
+// ends.
+func (c *conn) readLoop(s *hub.Session) error {
+	for {
+		c.alive()
+		typ, data, err := c.ws.Read(context.Background())
+		if err != nil {
+			return err
+		}
+		c.alive()
+		if typ != websocket.MessageText {
+			err = c.reply(s, "", chat.Errorf(chat.CodeInvalidRequest, "frames are JSON text"))
+		} else {
+			err = c.handle(s, data)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// alive extends the read deadline: a connection that sends nothing, not
+// even a pong, for the pong timeout is closed.
+func (c *conn) alive() {
+	c.nc.SetReadDeadline(time.Now().Add(c.h.o.PongTimeout))
+}
+
+func (c *conn) onPong(context.Context, []byte) {
+	if c.nc != nil {
+		c.alive()
+	}
+}
+
+// handle answers one frame. It returns an error only when the session is
+// over.
+func (c *conn) handle(s *hub.Session, data []byte) error {
+	f, err := DecodeFrame(data)
+	if err != nil {
+		return c.reply(s, f.Ref, err)
+	}
+	switch f.Type {
+	case TypePing:
+		return s.Reply(c.ctx, encode(serverFrame{Type: TypePong, Ref: f.Ref}))
+	case TypeSend:
+		msg, _, err := c.h.svc.Send(c.ctx, c.auth, f.RoomID, f.Text, f.ClientID)
+		if err != nil {
+			return c.reply(s, f.Ref, err)
+		}
+		return s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: f.Ref, Message: &msg}))
+	case TypeResume:
+		return c.resume(s, f)
+	case TypeAuth:
+		return c.reply(s, f.Ref, chat.Errorf(chat.CodeInvalidRequest, "already authenticated"))
+	}
+	t := f.Type
+	if len(t) > 64 {
+		t = t[:64]
+	}
+	return c.reply(s, f.Ref, chat.Errorf(chat.CodeUnknownType, "unknown frame type %q", t))
+}
+
+func (c *conn) resume(s *hub.Session, f Frame) error {
+	for id, seq := range f.Rooms {
+		if seq < 0 {
+			return c.reply(s, f.Ref, chat.Invalid("rooms", "invalid", "seq of room "+truncate(id, 64)+" is negative"))
+		}
+	}
+	more, err := s.Resume(c.ctx, f.Rooms, c.h.o.ResumeLimit)
+	if err != nil {
+		return c.reply(s, f.Ref, err)
+	}
+	return s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: f.Ref, HasMore: more}))
+}
+
+// reply sends err to the client as an error frame. An error that is not
+// public is logged and sent as internal; one that means the session is
+// over is returned instead.
+func (c *conn) reply(s *hub.Session, ref string, err error) error {
+	if errors.Is(err, hub.ErrClosed) || c.ctx.Err() != nil {
+		return err
+	}
+	e, ok := chat.Public(err)
+	if !ok {
+		c.h.log.Error("ws request failed", "connection_id", c.id, "user_id", c.auth.User.ID, "ref", ref, "err", err)
+		e = chat.Errorf(chat.CodeInternal, "internal error")
+	}
+	return s.Reply(c.ctx, errorFrame(ref, e))
+}
+
+// writeLoop writes every frame the session queues, a batch per wake-up,
+// and closes the connection when the session closes.
+func (c *conn) writeLoop(s *hub.Session) {
+	defer close(c.wdone)
+	var batch [][]byte
+	for {
+		select {
+		case <-s.Wake():
+		case <-c.done:
+			return
+		}
+		frames, cl := s.Take(batch)
+		if err := c.write(frames); err != nil {
+			c.h.log.Debug("ws write failed", "connection_id", c.id, "err", err)
+			s.Close(CloseGoingAway, "write failed")
+			c.ws.CloseNow()
+			return
+		}
+		clear(frames)
+		batch = frames[:0]
+		if cl.Code != 0 {
+			c.closeWith(cl.Code, cl.Reason)
+			return
+		}
+	}
+}
+
+// write writes frames, each under the write timeout.
+func (c *conn) write(frames [][]byte) error {
+	if len(frames) == 0 {
+		return nil
+	}
+	for _, f := range frames {
+		c.nc.SetWriteDeadline(time.Now().Add(c.h.o.WriteTimeout))
+		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
+			return err
+		}
+	}
+	// Pings are written between batches without a deadline of ours; the
+	// library bounds control frames itself.
+	c.nc.SetWriteDeadline(time.Time{})
+	return nil
+}
+
+// startPings pings every ping interval; the pong extends the read
+// deadline.
+func (c *conn) startPings() {
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	c.pingTimer = time.AfterFunc(c.h.o.PingInterval, c.ping)
+}
+
+func (c *conn) ping() {
+	c.pingMu.Lock()
+	if c.pingStopped {
+		c.pingMu.Unlock()
+		return
+	}
+	c.pings.Add(1)
+	c.pingMu.Unlock()
+	defer c.pings.Done()
+
+	// Ping returns once the pong arrives or the connection closes.
+	if err := c.ws.Ping(context.Background()); err != nil {
+		return
+	}
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if !c.pingStopped {
+		c.pingTimer.Reset(c.h.o.PingInterval)
+	}
+}
+
+// stopPings stops the pings; the connection must be closed, so that a ping
+// waiting for its pong returns.
+func (c *conn) stopPings() {
+	c.pingMu.Lock()
+	c.pingStopped = true
+	c.pingTimer.Stop()
+	c.pingMu.Unlock()
+	c.pings.Wait()
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}

@@ -115,11 +115,12 @@ func (s *Session) Ready(frame []byte) {
 // Closing.Code is set, closes the connection. dst, the slice a previous
 // Take returned (cleared), is reused for the next batch.
 func (s *Session) Take(dst [][]byte) ([][]byte, Closing) {
-	if cap(dst) > 4*maxIdleBatch {
-		dst = nil // do not keep a burst's worth of slots on an idle session
-	}
 	s.mu.Lock()
 	frames := s.q
+	if cap(dst) > max(minBatch, 2*len(frames)) {
+		// Traffic has dropped: do not keep a burst's worth of slots.
+		dst = nil
+	}
 	s.q = dst[:0]
 	c := s.closing
 	s.mu.Unlock()
@@ -127,8 +128,8 @@ func (s *Session) Take(dst [][]byte) ([][]byte, Closing) {
 	return frames, c
 }
 
-// maxIdleBatch is the capacity of queue slices kept between bursts.
-const maxIdleBatch = 16
+// minBatch is the capacity of queue slices always worth keeping.
+const minBatch = 16
 
 // Reply queues frame, a reply to the client, waiting while the queue is
 // full; only one goroutine at a time may call Reply or Resume.

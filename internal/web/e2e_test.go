@@ -494,15 +494,33 @@ func TestDirectChat(t *testing.T) {
 	bob.screenshot("direct-bob.png")
 }
 
-// TestPublicRoom: one person creates a public room; another finds it in
-// the directory, joins, and mentions the first with autocomplete; the
-// owner then removes them.
-func TestPublicRoom(t *testing.T) {
+// TestRooms: one person creates a group room with another in it, then a
+// public room; the other finds that in the directory, joins, and mentions
+// the first with autocomplete; the owner adds a third person and removes
+// the second.
+func TestRooms(t *testing.T) {
 	s := startSite(t)
 	alice := newPerson(t, s, "alice")
 	carol := newPerson(t, s, "carol")
 	alice.register()
 	carol.register()
+	dave, _, err := s.api().Register(t.Context(), "dave", "password123", "Dave")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	alice.do("create a group room with carol",
+		chromedp.Click(chromedp.CSS("#open-create")),
+		chromedp.SendKeys(chromedp.CSS("#create-name"), "Team"),
+		chromedp.SendKeys(chromedp.CSS("#create-search"), "car"),
+		chromedp.WaitVisible(chromedp.CSS(`#create-results button[data-username="carol"]`)),
+		chromedp.Click(chromedp.CSS(`#create-results button[data-username="carol"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#create-chosen button[aria-label="Remove Carol"]`)),
+		chromedp.Click(chromedp.CSS("#create-submit")),
+		chromedp.WaitNotVisible(chromedp.CSS("#dlg-create")),
+	)
+	alice.waitUntil("Team open", `document.querySelector('#room-title').textContent === 'Team'`)
+	carol.waitUntil("Team in carol's list", `document.querySelector('#room-list').textContent.includes('Team')`)
 
 	alice.do("create a public room",
 		chromedp.Click(chromedp.CSS("#open-create")),
@@ -536,7 +554,17 @@ func TestPublicRoom(t *testing.T) {
 	alice.waitMessage("hi @alice welcome me :)")
 	alice.waitUntil("the mention highlighted", `document.querySelector('#messages li.msg.mentioned .mention.self')?.textContent === '@alice'`)
 
-	alice.do("open the members", chromedp.Click(chromedp.CSS("#open-details")))
+	alice.do("add dave",
+		chromedp.Click(chromedp.CSS("#open-details")),
+		chromedp.SendKeys(chromedp.CSS("#details-search"), "dav"),
+		chromedp.WaitVisible(chromedp.CSS(`#details-results button[data-username="dave"]`)),
+		chromedp.Click(chromedp.CSS(`#details-results button[data-username="dave"]`)),
+	)
+	alice.waitUntil("dave listed", `document.querySelector('#details-members').textContent.includes('@dave')`)
+	rooms, err := dave.Rooms(t.Context())
+	if err != nil || len(rooms) != 1 || rooms[0].Name != "General" {
+		t.Errorf("dave's rooms after alice added him: %+v, %v", rooms, err)
+	}
 	alice.waitUntil("carol listed", `document.querySelector('#details-members button[aria-label="Remove Carol from the room"]') !== null`)
 	eval[chromedp.Void](alice, `document.querySelector('#details-members button[aria-label="Remove Carol from the room"]').click()`)
 	alice.waitUntil("carol gone from the members", `document.querySelector('#details-members').textContent.includes('Carol') === false`)
@@ -674,6 +702,97 @@ func TestReconnectAfterRestart(t *testing.T) {
 		t.Errorf("the server stored the offline message %d times, want once", got)
 	}
 	alice.screenshot("reconnected.png")
+}
+
+// TestHistoryAndPreferences: a long history loads upwards as the person
+// scrolls, each message once and in order; the emoji picker, a room's
+// notification preference and the theme work and survive a reload;
+// signing out forgets the session and signing in brings it back.
+func TestHistoryAndPreferences(t *testing.T) {
+	s := startSite(t)
+	alice := newPerson(t, s, "alice")
+	alice.register()
+	bob, _, err := s.api().Register(t.Context(), "bob", "password123", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := bob.SearchUsers(t.Context(), "alice")
+	if err != nil || len(users) != 1 {
+		t.Fatalf("search alice: %v %v", users, err)
+	}
+	room, _, err := bob.CreateRoom(t.Context(), client.NewRoom{Kind: "direct", UserID: users[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 130
+	for i := 1; i <= n; i++ {
+		if _, _, err := bob.Send(t.Context(), room.ID, fmt.Sprintf("message %d", i), ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	alice.openRoom("bob")
+	alice.waitMessage(fmt.Sprintf("message %d", n))
+	alice.waitUntil("the whole history, scrolling up", `(() => {
+		document.querySelector('#timeline').scrollTop = 0;
+		return document.querySelector('#history-status').textContent.includes('beginning');
+	})()`)
+	texts := eval[[]string](alice, `[...document.querySelectorAll('#messages li.msg .msg-body')].map(b => b.textContent)`)
+	if len(texts) != n {
+		t.Errorf("%d messages shown, want %d", len(texts), n)
+	}
+	for i, text := range texts {
+		if want := fmt.Sprintf("message %d", i+1); text != want {
+			t.Errorf("message %d shows %q, want %q", i, text, want)
+			break
+		}
+	}
+
+	alice.do("pick an emoji",
+		chromedp.Click(chromedp.CSS("#emoji-button")),
+		chromedp.WaitVisible(chromedp.CSS(`#emoji-picker button[aria-label="thumbs up"]`)),
+		chromedp.Click(chromedp.CSS(`#emoji-picker button[aria-label="thumbs up"]`)),
+		chromedp.WaitNotVisible(chromedp.CSS("#emoji-picker")),
+	)
+	alice.waitUntil("emoji in the composer, focus back", `document.activeElement.id === 'composer-input' && document.activeElement.value === '👍'`)
+
+	choose := func(sel, value string) {
+		eval[chromedp.Void](alice, fmt.Sprintf(`(() => {
+			const el = document.querySelector(%s);
+			el.value = %s;
+			el.dispatchEvent(new Event('change', { bubbles: true }));
+		})()`, js(sel), js(value)))
+	}
+	alice.do("open the room details", chromedp.Click(chromedp.CSS("#open-details")), chromedp.WaitVisible(chromedp.CSS("#details-notify")))
+	choose("#details-notify", "none")
+	alice.do("close the details", chromedp.Click(chromedp.CSS(`#dlg-details button[value="cancel"]`)), chromedp.WaitNotVisible(chromedp.CSS("#dlg-details")))
+	alice.waitUntil("room marked as silent", `document.querySelector('#room-list .room .muted-icon') !== null`)
+
+	alice.do("open the settings", chromedp.Click(chromedp.CSS("#open-settings")), chromedp.WaitVisible(chromedp.CSS("#settings-theme")))
+	choose("#settings-theme", "dark")
+	alice.waitUntil("dark theme", `document.documentElement.dataset.theme === 'dark' && getComputedStyle(document.body).colorScheme === 'dark'`)
+	alice.do("reload", chromedp.Reload())
+	alice.waitMessage(fmt.Sprintf("message %d", n))
+	alice.waitUntil("dark theme after a reload", `document.documentElement.dataset.theme === 'dark'`)
+	alice.waitUntil("room still silent after a reload", `document.querySelector('#room-list .room .muted-icon') !== null`)
+
+	alice.do("sign out",
+		chromedp.Click(chromedp.CSS("#open-settings")),
+		chromedp.WaitVisible(chromedp.CSS("#logout")),
+		chromedp.Click(chromedp.CSS("#logout")),
+		chromedp.WaitVisible(chromedp.CSS("#auth-form")),
+	)
+	if got := eval[*string](alice, `localStorage.getItem('parley.session')`); got != nil {
+		t.Errorf("the session is still stored after signing out: %s", *got)
+	}
+	alice.do("sign in",
+		chromedp.SendKeys(chromedp.CSS("#auth-username"), "alice"),
+		chromedp.SendKeys(chromedp.CSS("#auth-password"), "password123"),
+		chromedp.Click(chromedp.CSS("#auth-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#chat-view")),
+	)
+	alice.openRoom("bob")
+	alice.waitMessage(fmt.Sprintf("message %d", n))
 }
 
 // TestMarkdown renders messages in the browser and compares the DOM built

@@ -562,6 +562,8 @@ class App {
     }
   }
 
+  // TODO(state): the shape of GET /me/unread is a guess (a list of the
+  // unread frames' fields under "rooms"); check it once the server has it.
   async loadUnread() {
     try {
       const res = await this.api.unread();
@@ -683,8 +685,4 @@ function socketURL() {
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/ws`;
 }
 
-const app = new App();
-app.start();
-// The app is reachable from the console and from tests, read-only by
-// convention.
-window.parley = app;
+new App().start();

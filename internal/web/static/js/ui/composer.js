@@ -47,7 +47,8 @@ export class Composer {
     this.emojiButton.addEventListener('click', () => this.togglePicker());
     this.buildPicker();
     document.addEventListener('click', (e) => {
-      if (!this.picker.hidden && !this.picker.contains(e.target) && e.target !== this.emojiButton) this.closePicker(false);
+      if (this.picker.hidden || this.picker.contains(e.target) || this.emojiButton.contains(e.target)) return;
+      this.closePicker(false);
     });
   }
 

@@ -82,6 +82,7 @@ var newStack = func(t *testing.T, dir string) (*stack, error) {
 
 func startSite(t *testing.T) *site {
 	t.Helper()
+	browserBinary(t) // skip before starting anything
 	s := &site{t: t, dir: t.TempDir(), addr: "127.0.0.1:0"}
 	s.start()
 	t.Cleanup(s.stop)

@@ -212,7 +212,8 @@ export class Composer {
     this.picker.replaceChildren(...buttons);
     this.picker.addEventListener('keydown', (e) => {
       const i = buttons.indexOf(document.activeElement);
-      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: 8, ArrowUp: -8 }[e.key];
+      const cols = getComputedStyle(this.picker).gridTemplateColumns.split(' ').length;
+      const step = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols }[e.key];
       if (e.key === 'Escape') {
         e.preventDefault();
         this.closePicker(true);

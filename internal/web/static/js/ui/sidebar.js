@@ -68,6 +68,7 @@ export class Sidebar {
       avatar(r.kind === 'direct' ? r.peer?.id || r.id : r.id, name, r.kind, status),
       h('span', { class: 'room-main' },
         h('span', { class: 'room-name' }, name),
+        status ? h('span', { class: 'sr-only' }, `${status}, `) : null,
         h('span', { class: 'room-preview' }, preview)),
       h('span', { class: 'room-meta' },
         last ? h('time', { datetime: last.created_at }, timeLabel(last.created_at, { short: true })) : null,

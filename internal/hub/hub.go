@@ -160,6 +160,11 @@ func (h *Hub) onEvent(ev *chat.Event) {
 	if r == nil {
 		// Untracked: nobody here is a member, unless this event makes a
 		// connected user one.
+		// TODO(cluster): if this member.joined notice is lost, nothing here
+		// tracks the room, and no later notice or resync brings it: the
+		// user's sessions get the room's live events from their next
+		// connect on (a resume replays them meanwhile). The only bus is in
+		// process today, and it loses nothing.
 		if ev.Type != chat.EventMemberJoined || h.localUser(ev.UserID) == nil {
 			return
 		}

@@ -16,9 +16,12 @@ import (
 // closeInternal is the close code of an unexpected server failure.
 const closeInternal = int(websocket.StatusInternalError)
 
-// conn is one WebSocket connection. Its handler goroutine reads frames and
-// answers them in order; a writer goroutine writes what the hub session
-// queues; a timer sends pings.
+// conn is one WebSocket connection. The HTTP handler's goroutine
+// authenticates and connects it to the hub, then hands it to two fresh
+// goroutines and returns: a reader that answers frames in order and a
+// writer that writes what the hub session queues. The handler's goroutine,
+// its deep stack and the request's state are not kept for the life of the
+// connection, which keeps an idle connection small. A timer sends pings.
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
@@ -29,10 +32,13 @@ type conn struct {
 	// session is set once connected to the hub; guarded by h.mu.
 	session *hub.Session
 
-	ctx    context.Context // bounds the service calls the connection makes
-	cancel context.CancelFunc
-	done   chan struct{} // closed when the reader stops
-	wdone  chan struct{} // closed when the writer stops
+	done  chan struct{} // closed when the reader stops
+	wdone chan struct{} // closed when the writer stops
+
+	// deadlineMu orders read deadline changes, so that a frame read just
+	// as Shutdown interrupts the reader cannot extend the deadline again.
+	deadlineMu sync.Mutex
+	draining   bool // Shutdown has begun: answer the frame in hand, then close
 
 	pingMu      sync.Mutex
 	pingStopped bool
@@ -40,57 +46,75 @@ type conn struct {
 	pings       sync.WaitGroup
 }
 
-// serve runs the connection to its end.
-func (c *conn) serve(authed bool) {
-	c.ctx, c.cancel = context.WithCancel(c.h.ctx)
-	defer c.cancel()
-	defer c.ws.CloseNow()
-	c.ws.SetReadLimit(c.h.o.ReadLimit)
+// ctx bounds the service calls of every connection: Shutdown cancels it
+// when it gives up waiting.
+func (c *conn) ctx() context.Context { return c.h.ctx }
 
+// start authenticates (by frame, unless the header did), connects to the
+// hub, sends ready and starts the reader and writer. It reports whether
+// they run; if not, the connection is closed.
+func (c *conn) start(authed bool) bool {
+	c.ws.SetReadLimit(c.h.o.ReadLimit)
 	ref := ""
 	if !authed {
 		var ok bool
 		if ref, ok = c.authenticate(); !ok {
-			return
+			c.ws.CloseNow()
+			return false
 		}
 	}
-	s, err := c.h.hub.Connect(c.ctx, c.auth, hub.SessionOptions{ID: c.id, QueueSize: c.h.o.QueueSize})
+	s, err := c.h.hub.Connect(c.ctx(), c.auth, hub.SessionOptions{ID: c.id, QueueSize: c.h.o.QueueSize})
 	if err != nil {
 		c.fail("ws connect failed", err)
-		return
+		return false
 	}
-	defer c.h.hub.Disconnect(s)
 	// A token revoked after Authenticate but before Connect registered the
 	// session was revoked before the hub could see it: check again.
-	if _, err := c.h.svc.Authenticate(c.ctx, c.token); err != nil {
-		if errors.Is(err, chat.ErrUnauthorized) {
-			c.closeWith(CloseUnauthorized, "token revoked")
-		} else {
-			c.fail("ws authenticate failed", err)
-		}
-		return
-	}
-	if !c.h.attach(c, s) {
+	_, err = c.h.svc.Authenticate(c.ctx(), c.token)
+	switch {
+	case errors.Is(err, chat.ErrUnauthorized):
+		c.closeWith(CloseUnauthorized, "token revoked")
+	case err != nil:
+		c.fail("ws authenticate failed", err)
+	case !c.h.attach(c, s):
 		c.closeWith(CloseGoingAway, "server shutting down")
-		return
+	}
+	if err != nil || s.Closing().Code != 0 {
+		c.h.hub.Disconnect(s)
+		c.ws.CloseNow()
+		return false
 	}
 
 	u := c.auth.User
 	s.Ready(encode(serverFrame{Type: TypeReady, User: &u, ConnectionID: c.id}))
 	if ref != "" {
-		s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: ref}))
+		s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: ref}))
 	}
 	c.h.log.Debug("ws connected", "connection_id", c.id, "user_id", u.ID)
 	c.done, c.wdone = make(chan struct{}), make(chan struct{})
 	go c.writeLoop(s)
-	c.startPings()
-	err = c.readLoop(s)
+	go c.run(s)
+	return true
+}
 
+// run reads until the connection or the session ends, then tears down.
+func (c *conn) run(s *hub.Session) {
+	defer c.h.remove(c)
+	c.startPings()
+	err := c.readLoop(s)
+	if c.isDraining() {
+		// The writer writes what is queued, the last reply included, and
+		// closes with 1001.
+		s.Close(CloseGoingAway, "server shutting down")
+		<-c.wdone
+	}
 	close(c.done)
 	<-c.wdone
 	c.ws.CloseNow()
 	c.stopPings()
+	c.h.hub.Disconnect(s)
 	cl := s.Closing()
+	u := c.auth.User
 	c.h.log.Debug("ws closed", "connection_id", c.id, "user_id", u.ID,
 		"code", cl.Code, "reason", cl.Reason, "read_err", err)
 	if cl.Code == CloseTooSlow {
@@ -119,7 +143,7 @@ func (c *conn) authenticate() (string, bool) {
 		c.closeWith(CloseUnauthorized, "authentication required")
 		return "", false
 	}
-	a, err := c.h.svc.Authenticate(c.ctx, f.Token)
+	a, err := c.h.svc.Authenticate(c.ctx(), f.Token)
 	if errors.Is(err, chat.ErrUnauthorized) {
 		c.closeWith(CloseUnauthorized, "invalid token")
 		return "", false
@@ -134,10 +158,11 @@ func (c *conn) authenticate() (string, bool) {
 
 // fail logs an unexpected failure and closes the connection.
 func (c *conn) fail(msg string, err error) {
-	if c.ctx.Err() == nil {
+	if c.ctx().Err() == nil {
 		c.h.log.Error(msg, "connection_id", c.id, "user_id", c.auth.User.ID, "err", err)
 	}
 	c.closeWith(closeInternal, "internal error")
+	c.ws.CloseNow()
 }
 
 // closeWith closes the connection with a close handshake bounded by the
@@ -164,7 +189,7 @@ func (c *conn) readLoop(s *hub.Session) error {
 		} else {
 			err = c.handle(s, data)
 		}
-		if err != nil {
+		if err != nil || c.isDraining() {
 			return err
 		}
 	}
@@ -173,7 +198,26 @@ func (c *conn) readLoop(s *hub.Session) error {
 // alive extends the read deadline: a connection that sends nothing, not
 // even a pong, for the pong timeout is closed.
 func (c *conn) alive() {
-	c.nc.SetReadDeadline(time.Now().Add(c.h.o.PongTimeout))
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	if !c.draining {
+		c.nc.SetReadDeadline(time.Now().Add(c.h.o.PongTimeout))
+	}
+}
+
+// drain stops the reader after the frame it is answering, if any; the
+// connection then closes with 1001 once its replies are written.
+func (c *conn) drain() {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	c.draining = true
+	c.nc.SetReadDeadline(time.Now())
+}
+
+func (c *conn) isDraining() bool {
+	c.deadlineMu.Lock()
+	defer c.deadlineMu.Unlock()
+	return c.draining
 }
 
 func (c *conn) onPong(context.Context, []byte) {
@@ -191,13 +235,13 @@ func (c *conn) handle(s *hub.Session, data []byte) error {
 	}
 	switch f.Type {
 	case TypePing:
-		return s.Reply(c.ctx, encode(serverFrame{Type: TypePong, Ref: f.Ref}))
+		return s.Reply(c.ctx(), encode(serverFrame{Type: TypePong, Ref: f.Ref}))
 	case TypeSend:
-		msg, _, err := c.h.svc.Send(c.ctx, c.auth, f.RoomID, f.Text, f.ClientID)
+		msg, _, err := c.h.svc.Send(c.ctx(), c.auth, f.RoomID, f.Text, f.ClientID)
 		if err != nil {
 			return c.reply(s, f.Ref, err)
 		}
-		return s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: f.Ref, Message: &msg}))
+		return s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: f.Ref, Message: &msg}))
 	case TypeResume:
 		return c.resume(s, f)
 	case TypeAuth:
@@ -216,18 +260,18 @@ func (c *conn) resume(s *hub.Session, f Frame) error {
 			return c.reply(s, f.Ref, chat.Invalid("rooms", "invalid", "seq of room "+truncate(id, 64)+" is negative"))
 		}
 	}
-	more, err := s.Resume(c.ctx, f.Rooms, c.h.o.ResumeLimit)
+	more, err := s.Resume(c.ctx(), f.Rooms, c.h.o.ResumeLimit)
 	if err != nil {
 		return c.reply(s, f.Ref, err)
 	}
-	return s.Reply(c.ctx, encode(serverFrame{Type: TypeAck, Ref: f.Ref, HasMore: more}))
+	return s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: f.Ref, HasMore: more}))
 }
 
 // reply sends err to the client as an error frame. An error that is not
 // public is logged and sent as internal; one that means the session is
 // over is returned instead.
 func (c *conn) reply(s *hub.Session, ref string, err error) error {
-	if errors.Is(err, hub.ErrClosed) || c.ctx.Err() != nil {
+	if errors.Is(err, hub.ErrClosed) || c.ctx().Err() != nil {
 		return err
 	}
 	e, ok := chat.Public(err)
@@ -235,7 +279,7 @@ func (c *conn) reply(s *hub.Session, ref string, err error) error {
 		c.h.log.Error("ws request failed", "connection_id", c.id, "user_id", c.auth.User.ID, "ref", ref, "err", err)
 		e = chat.Errorf(chat.CodeInternal, "internal error")
 	}
-	return s.Reply(c.ctx, errorFrame(ref, e))
+	return s.Reply(c.ctx(), errorFrame(ref, e))
 }
 
 // writeLoop writes every frame the session queues, a batch per wake-up,

@@ -36,8 +36,10 @@ const (
 	// reconnect with it.
 	CloseUnauthorized = hub.CodeRevoked
 	// CloseDeactivated: the account is deactivated; do not reconnect.
+	// TODO(deactivation): reserved; accounts cannot be deactivated yet.
 	CloseDeactivated = 4003
 	// CloseRateLimited: too many frames; reconnect after a delay.
+	// TODO(ratelimit): reserved; no per-connection frame limit yet.
 	CloseRateLimited = 4008
 	// CloseAuthTimeout: no authentication within the auth timeout.
 	CloseAuthTimeout = 4009
@@ -171,7 +173,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, chat.Errorf("unavailable", "the server is shutting down"))
 		return
 	}
-	defer h.remove(c)
 	hw := &hijacker{ResponseWriter: w}
 	wc, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.o.OriginPatterns,
@@ -181,6 +182,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// Accept has answered the request.
 		h.log.Debug("ws upgrade refused", "request_id", requestID(w), "err", err)
+		h.remove(c)
 		return
 	}
 	h.mu.Lock()
@@ -190,9 +192,12 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if down {
 		c.closeWith(CloseGoingAway, "server shutting down")
 		wc.CloseNow()
+		h.remove(c)
 		return
 	}
-	c.serve(hasHeader)
+	if !c.start(hasHeader) {
+		h.remove(c)
+	}
 }
 
 // add tracks c for Shutdown, unless shutting down.
@@ -227,9 +232,9 @@ func (h *Handler) attach(c *conn, s *hub.Session) bool {
 	return !down
 }
 
-// Shutdown refuses new connections and closes every open one with 1001,
-// after writing the frames already queued for it, then waits until they
-// are gone. If ctx ends first, the remaining connections are dropped
+// Shutdown refuses new connections and closes every open one with 1001:
+// each stops reading, answers the frame it is handling, writes what is
+// queued and closes. It then waits until they are gone. If ctx ends first, the remaining connections are dropped
 // without a close handshake and ctx's error is returned. The hub may be
 // closed once Shutdown returns.
 func (h *Handler) Shutdown(ctx context.Context) error {
@@ -246,7 +251,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		h.mu.Unlock()
 		switch {
 		case s != nil:
-			s.Close(CloseGoingAway, "server shutting down")
+			c.drain()
 		case accepted:
 			// Still authenticating: no writer to do it.
 			h.wg.Add(1)
@@ -287,13 +292,26 @@ type hijacker struct {
 	conn net.Conn
 }
 
+// Hijack also swaps the server's 4 KiB read and write buffers for smaller
+// ones: they are kept for the life of the connection, and most frames are
+// far smaller. A larger frame costs an extra system call, not a failure.
 func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
-	if err == nil {
-		w.conn = c
+	if err != nil {
+		return nil, nil, err
 	}
-	return c, brw, err
+	w.conn = c
+	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
+		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(c, writeBuffer))
+	}
+	return c, brw, nil
 }
+
+// Buffer sizes of a connection: a typical event frame fits in one write.
+const (
+	readBuffer  = 1 << 10
+	writeBuffer = 2 << 10
+)
 
 // bearerToken returns the token of the Authorization header and whether
 // there is such a header. A header that is not a bearer token gives an

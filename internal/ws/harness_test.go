@@ -29,7 +29,7 @@ const waitFor = 20 * time.Second
 // bus behind a wrapper that can drop notices, the hub and the handler on
 // an httptest server.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	store chat.Store
 	bus   *dropBus
 	svc   *chat.Service
@@ -44,7 +44,7 @@ type envOptions struct {
 	hub hub.Options
 }
 
-func newEnv(t *testing.T, configure ...func(*envOptions)) *env {
+func newEnv(t testing.TB, configure ...func(*envOptions)) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, sqlite.Options{
@@ -91,7 +91,7 @@ func (e *env) close() {
 	e.store.Close()
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimSpace(string(p)))
@@ -205,7 +205,7 @@ type frame struct {
 
 // client is a test connection; a goroutine reads its frames.
 type client struct {
-	t      *testing.T
+	t      testing.TB
 	c      *websocket.Conn
 	frames chan frame
 	err    error // why reading stopped, once frames is closed

@@ -244,7 +244,7 @@ func TestOutsiderCannotSend(t *testing.T) {
 // and the others of the room keep receiving.
 func TestStalledReaderIsClosed(t *testing.T) {
 	e := newEnv(t, func(o *envOptions) {
-		o.ws.QueueSize = 8
+		o.ws.QueueSize = 64
 		o.ws.WriteTimeout = 5 * time.Second
 	})
 	alice, bob, carol := e.register("alice"), e.register("bob"), e.register("carol")

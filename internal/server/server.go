@@ -15,7 +15,10 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/fanout/local"
+	"github.com/parley-chat/parley/internal/hub"
 	"github.com/parley-chat/parley/internal/store/sqlite"
+	"github.com/parley-chat/parley/internal/web"
+	"github.com/parley-chat/parley/internal/ws"
 )
 
 // Server is one Parley node.
@@ -24,6 +27,8 @@ type Server struct {
 	log     *slog.Logger
 	store   chat.Store
 	svc     *chat.Service
+	hub     *hub.Hub
+	ws      *ws.Handler
 	handler http.Handler
 }
 
@@ -54,8 +59,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		TokenIdle: cfg.TokenIdle,
 		Log:       log,
 	})
-	s := &Server{cfg: cfg, log: log, store: store, svc: svc}
-	s.handler = api.New(api.Options{Service: svc, MaxBody: cfg.MaxBody, Log: log})
+	h := hub.New(hub.Options{Store: store, Bus: bus, ResyncInterval: cfg.ResyncInterval, Log: log})
+	h.Start()
+	sock := ws.NewHandler(ws.Options{
+		Service:      svc,
+		Hub:          h,
+		AuthTimeout:  cfg.WSAuthTimeout,
+		PingInterval: cfg.WSPingInterval,
+		PongTimeout:  cfg.WSPongTimeout,
+		WriteTimeout: cfg.WSWriteTimeout,
+		QueueSize:    cfg.WSQueue,
+		ReadLimit:    cfg.WSReadLimit,
+		ResumeLimit:  cfg.ResumeLimit,
+		Log:          log,
+	})
+	s := &Server{cfg: cfg, log: log, store: store, svc: svc, hub: h, ws: sock}
+	s.handler = api.New(api.Options{
+		Service: svc, MaxBody: cfg.MaxBody, Log: log, WebSocket: sock, Web: web.Handler(),
+	})
 	return s, nil
 }
 
@@ -77,15 +98,21 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // Service returns the domain service.
 func (s *Server) Service() *chat.Service { return s.svc }
 
-// Shutdown closes live sessions, telling clients to reconnect elsewhere or
-// later. HTTP requests in flight are the http.Server's to finish.
+// Shutdown stops accepting WebSocket sessions and closes live ones with
+// 1001 after their queued frames are written, telling clients to reconnect
+// and resume. HTTP requests in flight are the http.Server's to finish.
 func (s *Server) Shutdown(ctx context.Context) error {
-	return nil
+	return s.ws.Shutdown(ctx)
 }
 
-// Close releases the store after writes in flight are committed.
+// Close closes any sessions still open, stops the hub and releases the
+// store after writes in flight are committed.
 func (s *Server) Close() error {
-	return s.store.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.WSWriteTimeout)
+	defer cancel()
+	err := s.ws.Shutdown(ctx)
+	s.hub.Close()
+	return errors.Join(err, s.store.Close())
 }
 
 // Run serves on cfg.Listen until ctx is cancelled, then shuts down

@@ -28,7 +28,6 @@ import (
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/config"
 	"github.com/parley-chat/parley/internal/server"
-	"github.com/parley-chat/parley/internal/web"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false,
@@ -77,7 +76,7 @@ var newStack = func(t *testing.T, dir string) (*stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &stack{handler: mount(srv.Handler()), shutdown: srv.Shutdown, close: srv.Close}, nil
+	return &stack{handler: srv.Handler(), shutdown: srv.Shutdown, close: srv.Close}, nil
 }
 
 func startSite(t *testing.T) *site {
@@ -106,18 +105,6 @@ func (s *site) start() {
 	s.hs = &http.Server{Handler: st.handler, ReadHeaderTimeout: 10 * time.Second}
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.hs.Serve(ln) }()
-}
-
-// mount serves the web client beside the server's own handler.
-// TODO(web): use the server's handler alone once server.go mounts
-// web.Handler through api.Options.Web.
-func mount(api http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("/api/", api)
-	mux.Handle("/healthz", api)
-	mux.Handle("/readyz", api)
-	mux.Handle("/", web.Handler())
-	return mux
 }
 
 // stop shuts the server down as the binary does on SIGTERM: live sessions

@@ -83,6 +83,8 @@ func (s *server) routes(mux *http.ServeMux, o Options) {
 	mux.HandleFunc("DELETE /api/v1/rooms/{id}/messages/{message_id}", s.authed(s.deleteMessage))
 	mux.HandleFunc("GET /api/v1/rooms/{id}/events", s.authed(s.events))
 
+	mux.HandleFunc("POST /api/v1/admin/users/bulk", s.authed(s.bulkUsers))
+
 	mux.HandleFunc("/api/v1/", s.notFound)
 	if o.Web != nil {
 		mux.Handle("/", o.Web)

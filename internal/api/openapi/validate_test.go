@@ -42,6 +42,7 @@ func TestEveryOperation(t *testing.T) {
 		"POST /api/v1/rooms/{id}/messages", "GET /api/v1/rooms/{id}/messages",
 		"PATCH /api/v1/rooms/{id}/messages/{message_id}", "DELETE /api/v1/rooms/{id}/messages/{message_id}",
 		"GET /api/v1/rooms/{id}/events",
+		"POST /api/v1/admin/users/bulk",
 		"GET /healthz", "GET /readyz", "GET /api/v1/openapi.json", "GET /api/v1/ws",
 	}
 	got := s.operations()

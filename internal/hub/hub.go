@@ -144,13 +144,14 @@ func (h *Hub) Close() {
 
 // onNotice is the bus handler. It never blocks on I/O: gaps are filled by a
 // goroutine per room and a reconnect notice only wakes the resync loop.
+// Notices of other kinds are not the hub's.
 func (h *Hub) onNotice(n chat.Notice) {
 	switch {
 	case n.Event != nil:
 		h.onEvent(n.Event)
 	case n.Revoke != nil:
 		h.revoke(*n.Revoke)
-	default:
+	case n == chat.Notice{}:
 		h.kickResync()
 	}
 }

@@ -22,6 +22,9 @@ type fakeStore struct {
 	events  map[string][]chat.Event     // by room; events[i].Seq == i+1
 	members map[string]map[string]int64 // room → user → seq of joining
 	reads   atomic.Int64                // Events calls
+	// onEvents, if set, runs at the start of the next Events call, as
+	// something happening while a replay reads.
+	onEvents func()
 }
 
 func newFakeStore() *fakeStore {
@@ -87,6 +90,13 @@ func (f *fakeStore) Member(_ context.Context, roomID, userID string) (chat.Membe
 
 func (f *fakeStore) Events(_ context.Context, roomID string, p chat.Page) ([]chat.Event, bool, error) {
 	f.reads.Add(1)
+	f.mu.Lock()
+	hook := f.onEvents
+	f.onEvents = nil
+	f.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	evs := f.events[roomID]
@@ -278,5 +288,56 @@ func TestTrack(t *testing.T) {
 	}
 	if len(tr.spans) != maxSpans || tr.floor != 30 {
 		t.Fatalf("over the bound: %+v", tr)
+	}
+}
+
+// A live event that arrives while a resume replays is held and sent after
+// the replay; a room left behind by the bound gets no live events until a
+// later resume catches it up.
+func TestResume(t *testing.T) {
+	h, st, bus := newTestHub(t)
+	publish := func(ev chat.Event) { bus.Publish(context.Background(), chat.Notice{Event: &ev}) }
+	st.append("r", chat.EventMemberJoined, "u")
+	for range 9 {
+		st.append("r", chat.EventMessageCreated, "u")
+	}
+	s := connect(t, h, "u", 0)
+	drain(t, s)
+
+	st.mu.Lock()
+	st.onEvents = func() { publish(st.append("r", chat.EventMessageCreated, "u")) }
+	st.mu.Unlock()
+	more, err := s.Resume(context.Background(), map[string]int64{"r": 3, "elsewhere": 0}, 100)
+	if err != nil || more != nil {
+		t.Fatalf("resume: %v, %v", more, err)
+	}
+	if got := drain(t, s); !slices.Equal(got, seqRange(4, 11)) {
+		t.Fatalf("replay with a live event meanwhile: %v", got)
+	}
+
+	// Resuming again from further back sends nothing twice.
+	if _, err := s.Resume(context.Background(), map[string]int64{"r": 0}, 100); err != nil {
+		t.Fatal(err)
+	}
+	if got := drain(t, s); len(got) != 0 {
+		t.Fatalf("second resume sent %v", got)
+	}
+
+	// A fresh session resumes past the bound: the room is behind.
+	s2 := connect(t, h, "u", 0)
+	more, err = s2.Resume(context.Background(), map[string]int64{"r": 1}, 5)
+	if err != nil || !slices.Equal(more, []string{"r"}) {
+		t.Fatalf("bounded resume: %v, %v", more, err)
+	}
+	publish(st.append("r", chat.EventMessageCreated, "u"))
+	if got := drain(t, s2); !slices.Equal(got, seqRange(2, 6)) {
+		t.Fatalf("behind: %v", got)
+	}
+	if _, err := s2.Resume(context.Background(), map[string]int64{"r": 6}, 100); err != nil {
+		t.Fatal(err)
+	}
+	publish(st.append("r", chat.EventMessageCreated, "u"))
+	if got := drain(t, s2); !slices.Equal(got, seqRange(7, 13)) {
+		t.Fatalf("caught up: %v", got)
 	}
 }

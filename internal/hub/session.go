@@ -237,7 +237,8 @@ func (s *Session) sendLocked(tr *track, seq int64, frame []byte) {
 	tr.add(seq)
 }
 
-// pushWait queues frame once fewer than limit frames are waiting. If tr is
+// pushWait queues frame once fewer than limit frames are queued (held
+// frames do not count: they wait for this very replay to end). If tr is
 // set, frame is event seq of tr's room and is dropped if that was sent
 // meanwhile.
 func (s *Session) pushWait(ctx context.Context, frame []byte, limit int, tr *track, seq int64) error {
@@ -247,7 +248,7 @@ func (s *Session) pushWait(ctx context.Context, frame []byte, limit int, tr *tra
 			s.mu.Unlock()
 			return ErrClosed
 		}
-		if len(s.q)+s.held < limit {
+		if len(s.q) < limit {
 			if tr == nil || !tr.has(seq) {
 				s.q = append(s.q, frame)
 				if len(s.q) == 1 {

@@ -2,11 +2,19 @@ package chat
 
 import "context"
 
-// Notice is what travels on the Bus: a committed event, or a revocation that
-// must close sessions on every node.
+// Notice is what travels on the Bus: a committed event, a revocation that
+// must close sessions on every node, or one of the ephemeral changes of
+// conversation state (receipts, unread counts, notifications, typing,
+// presence) that go to some sessions and are never replayed. Exactly one
+// field is set.
 type Notice struct {
-	Event  *Event  `json:"event,omitempty"`
-	Revoke *Revoke `json:"revoke,omitempty"`
+	Event        *Event          `json:"event,omitempty"`
+	Revoke       *Revoke         `json:"revoke,omitempty"`
+	Receipt      *ReceiptNotice  `json:"receipt,omitempty"`
+	Unread       *UnreadNotice   `json:"unread,omitempty"`
+	Notification *Notification   `json:"notification,omitempty"`
+	Typing       *TypingNotice   `json:"typing,omitempty"`
+	Presence     *PresenceNotice `json:"presence,omitempty"`
 }
 
 // Revoke names the sessions to close because their token stopped working:

@@ -21,6 +21,7 @@ type Store interface {
 	Accounts
 	Rooms
 	Timeline
+	State
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
@@ -78,6 +79,8 @@ type Rooms interface {
 	// the messages after their read position that others sent and that are
 	// not deleted; LastMessage is the newest message, a tombstone if it was
 	// deleted; Peer, for a direct room, is the other user of the pair.
+	// The fields of the member's state (MentionCount, ReadSeq, Notify,
+	// SilencedUntil) are left zero: RoomStates has them.
 	RoomView(ctx context.Context, roomID, userID string) (RoomView, error)
 	// RoomViews returns every room userID is a member of, as they see it,
 	// most recently active first.
@@ -117,7 +120,8 @@ type Timeline interface {
 	// message.created. If m.ClientID is set and the sender already sent a
 	// message with it to the room, nothing is stored: the original and its
 	// message.created event come back with created false. The sender's read
-	// position moves to the message.
+	// position moves to the message. m.Mentions is stored with it, and
+	// counts in the mentioned members' RoomView.MentionCount while unread.
 	AppendMessage(ctx context.Context, m Message) (msg Message, ev Event, created bool, err error)
 	// EditMessage replaces the text of a message and appends message.edited.
 	// Only its sender may edit it (ErrForbidden); a deleted message gives
@@ -135,4 +139,39 @@ type Timeline interface {
 	Messages(ctx context.Context, roomID string, p Page) ([]Message, bool, error)
 	// Events returns a page of roomID's events, as Messages does.
 	Events(ctx context.Context, roomID string, p Page) ([]Event, bool, error)
+}
+
+// State keeps what each member has read and been delivered, their
+// settings and the mentions of them.
+type State interface {
+	// MarkRead moves userID's read position in roomID forward to seq,
+	// capped at the room's last seq. An older or equal seq changes
+	// nothing: moved is false. It returns the position after the call.
+	// A non-member gives ErrNotFound.
+	MarkRead(ctx context.Context, roomID, userID string, seq int64) (pos int64, moved bool, err error)
+	// MarkDelivered moves userID's delivered position in roomID forward to
+	// seq, as MarkRead does the read position.
+	MarkDelivered(ctx context.Context, roomID, userID string, seq int64) (moved bool, err error)
+	// Receipts returns up to limit members' positions in roomID ordered by
+	// user id, starting after the user id after ("" for the first page).
+	// A delivered position is never reported below the read position.
+	Receipts(ctx context.Context, roomID, after string, limit int) ([]Receipt, error)
+	// Unreads returns the unread state of roomID of every member whose read
+	// position is below seq, except exceptID.
+	Unreads(ctx context.Context, roomID string, seq int64, exceptID string) ([]Unread, error)
+	// RoomStates returns userID's unread state and settings of roomID, or
+	// of every room they are a member of when roomID is "". UnreadCount
+	// is as RoomView's; MentionCount counts those of the unread messages
+	// that mention userID. Settings are as stored (Notify "" = default).
+	RoomStates(ctx context.Context, userID, roomID string) ([]MemberState, error)
+	// SetRoomSettings stores userID's settings for roomID; a non-member
+	// gives ErrNotFound.
+	SetRoomSettings(ctx context.Context, roomID, userID string, rs RoomSettings) error
+	// RoomSettings returns the settings of the members of roomID who set
+	// any, by user id; the others have the defaults.
+	RoomSettings(ctx context.Context, roomID string) (map[string]RoomSettings, error)
+	// UserSettings returns the settings of userID.
+	UserSettings(ctx context.Context, userID string) (UserSettings, error)
+	// SetUserSettings replaces the settings of userID.
+	SetUserSettings(ctx context.Context, userID string, us UserSettings) error
 }

@@ -13,6 +13,13 @@ type User struct {
 	DisplayName string    `json:"display_name"`
 	IsAdmin     bool      `json:"is_admin,omitempty"`
 	CreatedAt   time.Time `json:"-"`
+	// Status and LastSeenAt are set on users fetched over REST: "online"
+	// or "offline", and when they were last connected, if known and not
+	// hidden.
+	Status     string     `json:"status,omitempty"`
+	LastSeenAt *time.Time `json:"last_seen_at,omitempty"`
+	// Settings are set only on one's own user.
+	Settings *UserSettings `json:"settings,omitempty"`
 }
 
 // Credentials is what the store keeps to check a password.
@@ -61,6 +68,14 @@ type RoomView struct {
 	UnreadCount int      `json:"unread_count"`
 	LastMessage *Message `json:"last_message,omitempty"`
 	Peer        *User    `json:"peer,omitempty"`
+	// MentionCount counts the unread messages that mention the member;
+	// ReadSeq is their read position.
+	MentionCount int   `json:"mention_count"`
+	ReadSeq      int64 `json:"read_seq"`
+	// Notify and SilencedUntil are the member's settings for the room,
+	// with the defaults filled in.
+	Notify        string     `json:"notify"`
+	SilencedUntil *time.Time `json:"silenced_until,omitempty"`
 }
 
 // RoomProfile is what anyone signed in may see of a public room.
@@ -101,6 +116,8 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at,omitempty"`
 	Deleted   bool       `json:"deleted"`
+	// Mentions lists the members the text mentions, by user id.
+	Mentions []string `json:"mentions,omitempty"`
 }
 
 // Event types. Clients ignore types they do not know, so new ones may be

@@ -56,6 +56,7 @@ type messageData struct {
 	CreatedAt int64  `json:"created_at"`
 	EditedAt  *int64 `json:"edited_at,omitempty"`
 	Deleted   bool   `json:"deleted,omitempty"`
+	Mentions  []string `json:"mentions,omitempty"`
 }
 
 type userData struct {
@@ -72,7 +73,7 @@ func encodeEvent(e chat.Event) ([]byte, error) {
 		d.Message = &messageData{
 			ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID,
 			Text: m.Text, ClientID: m.ClientID, CreatedAt: ms(m.CreatedAt),
-			Deleted: m.Deleted,
+			Deleted: m.Deleted, Mentions: m.Mentions,
 		}
 		if m.EditedAt != nil {
 			at := ms(*m.EditedAt)
@@ -99,7 +100,7 @@ func decodeEvent(e *chat.Event, data []byte) error {
 		e.Message = &chat.Message{
 			ID: m.ID, RoomID: m.RoomID, Seq: m.Seq, SenderID: m.SenderID,
 			Text: m.Text, ClientID: m.ClientID, CreatedAt: fromMS(m.CreatedAt),
-			Deleted: m.Deleted,
+			Deleted: m.Deleted, Mentions: m.Mentions,
 		}
 		if m.EditedAt != nil {
 			at := fromMS(*m.EditedAt)

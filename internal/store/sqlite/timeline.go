@@ -6,24 +6,27 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
 
-const messageCols = `id, room_id, seq, sender_id, text, client_id, created_at, edited_at, deleted`
+const messageCols = `id, room_id, seq, sender_id, text, client_id, created_at, edited_at, deleted, mentions`
 
 func scanMessage(sc scanner) (chat.Message, error) {
 	var m chat.Message
 	var clientID sql.NullString
 	var created int64
 	var edited sql.NullInt64
+	var mentions sql.NullString
 	err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.SenderID, &m.Text, &clientID,
-		&created, &edited, &m.Deleted)
+		&created, &edited, &m.Deleted, &mentions)
 	if err != nil {
 		return chat.Message{}, err
 	}
 	m.ClientID, m.CreatedAt = clientID.String, fromMS(created)
+	m.Mentions = splitIDs(mentions.String)
 	if edited.Valid {
 		at := fromMS(edited.Int64)
 		m.EditedAt = &at
@@ -108,8 +111,10 @@ func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, 
 	}
 	m.Seq = seq
 	_, err = tx.exec(ctx, `INSERT INTO messages
-		(id, room_id, seq, sender_id, text, client_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		m.ID, m.RoomID, m.Seq, m.SenderID, m.Text, nullString(m.ClientID), ms(m.CreatedAt))
+		(id, room_id, seq, sender_id, text, client_id, created_at, mentions)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.RoomID, m.Seq, m.SenderID, m.Text, nullString(m.ClientID), ms(m.CreatedAt),
+		nullString(strings.Join(m.Mentions, " ")))
 	switch {
 	case isForeignKey(err):
 		return chat.Message{}, chat.Event{}, notFound("user %s", m.SenderID)
@@ -122,6 +127,9 @@ func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, 
 		seq, m.RoomID, m.SenderID)
 	if err != nil {
 		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: read position: %w", err)
+	}
+	if err := insertMentions(ctx, tx, m); err != nil {
+		return chat.Message{}, chat.Event{}, err
 	}
 	snapshot := m
 	ev := chat.Event{
@@ -185,8 +193,9 @@ func (s *Store) DeleteMessage(ctx context.Context, roomID, messageID, actorID st
 		if err != nil || m.Deleted {
 			return err
 		}
-		m.Text, m.Deleted = "", true
-		_, err = tx.exec(ctx, `UPDATE messages SET text = '', deleted = 1 WHERE id = ?`, messageID)
+		m.Text, m.Deleted, m.Mentions = "", true, nil
+		_, err = tx.exec(ctx, `UPDATE messages SET text = '', deleted = 1, mentions = NULL
+			WHERE id = ?`, messageID)
 		if err != nil {
 			return fmt.Errorf("sqlite: delete message %s: %w", messageID, err)
 		}

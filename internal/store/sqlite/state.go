@@ -1,0 +1,224 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/parley-chat/parley/internal/chat"
+)
+
+// splitIDs reads the space-separated ids of messages.mentions.
+func splitIDs(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+// insertMentions records the members m mentions, for their mention counts.
+func insertMentions(ctx context.Context, tx *wtx, m chat.Message) error {
+	for _, id := range m.Mentions {
+		_, err := tx.exec(ctx, `INSERT OR IGNORE INTO mentions (room_id, user_id, seq) VALUES (?, ?, ?)`,
+			m.RoomID, id, m.Seq)
+		if err != nil {
+			return fmt.Errorf("sqlite: mention of %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+// MarkRead moves userID's read position in roomID forward to seq.
+func (s *Store) MarkRead(ctx context.Context, roomID, userID string, seq int64) (int64, bool, error) {
+	return s.advance(ctx, "read_seq", roomID, userID, seq)
+}
+
+// MarkDelivered moves userID's delivered position in roomID forward to seq.
+func (s *Store) MarkDelivered(ctx context.Context, roomID, userID string, seq int64) (bool, error) {
+	_, moved, err := s.advance(ctx, "delivered_seq", roomID, userID, seq)
+	return moved, err
+}
+
+// advance moves col (read_seq or delivered_seq) of a membership forward to
+// seq, capped at the room's last seq, and returns where it is after.
+func (s *Store) advance(ctx context.Context, col, roomID, userID string, seq int64) (int64, bool, error) {
+	var pos int64
+	var moved bool
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		var last int64
+		err := tx.queryRow(ctx, `SELECT m.`+col+`, r.last_seq FROM members m
+			JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
+			roomID, userID).Scan(&pos, &last)
+		if err != nil {
+			return rowErr(err, "user %s in room %s", userID, roomID)
+		}
+		seq = min(seq, last)
+		if seq <= pos {
+			return nil
+		}
+		_, err = tx.exec(ctx, `UPDATE members SET `+col+` = ? WHERE room_id = ? AND user_id = ?`,
+			seq, roomID, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: move %s: %w", col, err)
+		}
+		pos, moved = seq, true
+		return nil
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return pos, moved, nil
+}
+
+// Receipts returns a page of the positions of roomID's members.
+func (s *Store) Receipts(ctx context.Context, roomID, after string, limit int) ([]chat.Receipt, error) {
+	rows, err := s.rq.query(ctx, `SELECT user_id, read_seq, max(read_seq, delivered_seq)
+		FROM members WHERE room_id = ? AND user_id > ? ORDER BY user_id LIMIT ?`,
+		roomID, after, limit)
+	rcs, err := collect(rows, err, func(sc scanner) (chat.Receipt, error) {
+		var rc chat.Receipt
+		return rc, sc.Scan(&rc.UserID, &rc.ReadSeq, &rc.DeliveredSeq)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: receipts of %s: %w", roomID, err)
+	}
+	if len(rcs) == 0 {
+		if err := s.exists(ctx, "rooms", "room", roomID); err != nil {
+			return nil, err
+		}
+	}
+	return rcs, nil
+}
+
+// unreadSQL computes a member m's unread and mention counts.
+const unreadSQL = `(SELECT count(*) FROM messages x WHERE x.room_id = m.room_id
+		AND x.seq > m.read_seq AND x.deleted = 0 AND x.sender_id <> m.user_id),
+	(SELECT count(*) FROM mentions n JOIN messages x ON x.room_id = n.room_id AND x.seq = n.seq
+		WHERE n.room_id = m.room_id AND n.user_id = m.user_id AND n.seq > m.read_seq
+		AND x.deleted = 0)`
+
+// Unreads returns the unread state of the members of roomID who have not
+// read up to seq, except exceptID.
+func (s *Store) Unreads(ctx context.Context, roomID string, seq int64, exceptID string) ([]chat.Unread, error) {
+	rows, err := s.rq.query(ctx, `SELECT m.user_id, m.read_seq, `+unreadSQL+`
+		FROM members m WHERE m.room_id = ? AND m.read_seq < ? AND m.user_id <> ?`,
+		roomID, seq, exceptID)
+	us, err := collect(rows, err, func(sc scanner) (chat.Unread, error) {
+		u := chat.Unread{RoomID: roomID}
+		return u, sc.Scan(&u.UserID, &u.ReadSeq, &u.UnreadCount, &u.MentionCount)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: unreads of %s: %w", roomID, err)
+	}
+	return us, nil
+}
+
+// RoomStates returns userID's unread state and settings of roomID, or of
+// all their rooms when roomID is "".
+func (s *Store) RoomStates(ctx context.Context, userID, roomID string) ([]chat.MemberState, error) {
+	q := `SELECT m.room_id, m.read_seq, ` + unreadSQL + `, m.notify, m.silenced_until
+		FROM members m WHERE m.user_id = ?`
+	args := []any{userID}
+	if roomID != "" {
+		q += ` AND m.room_id = ?`
+		args = append(args, roomID)
+	}
+	rows, err := s.rq.query(ctx, q, args...)
+	states, err := collect(rows, err, func(sc scanner) (chat.MemberState, error) {
+		st := chat.MemberState{Unread: chat.Unread{UserID: userID}}
+		var until sql.NullInt64
+		err := sc.Scan(&st.RoomID, &st.ReadSeq, &st.UnreadCount, &st.MentionCount,
+			&st.Settings.Notify, &until)
+		st.Settings.SilencedUntil = nullTime(until)
+		return st, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: room states of %s: %w", userID, err)
+	}
+	return states, nil
+}
+
+// nullTime reads a nullable time column.
+func nullTime(v sql.NullInt64) *time.Time {
+	if !v.Valid {
+		return nil
+	}
+	t := fromMS(v.Int64)
+	return &t
+}
+
+// SetRoomSettings stores userID's settings for roomID.
+func (s *Store) SetRoomSettings(ctx context.Context, roomID, userID string, rs chat.RoomSettings) error {
+	var until any
+	if rs.SilencedUntil != nil {
+		until = ms(*rs.SilencedUntil)
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.exec(ctx, `UPDATE members SET notify = ?, silenced_until = ?
+			WHERE room_id = ? AND user_id = ?`, rs.Notify, until, roomID, userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: room settings: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("user %s in room %s", userID, roomID)
+		}
+		return nil
+	})
+}
+
+// RoomSettings returns the settings of the members of roomID who set any.
+func (s *Store) RoomSettings(ctx context.Context, roomID string) (map[string]chat.RoomSettings, error) {
+	rows, err := s.rq.query(ctx, `SELECT user_id, notify, silenced_until FROM members
+		WHERE room_id = ? AND (notify <> '' OR silenced_until IS NOT NULL)`, roomID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: room settings of %s: %w", roomID, err)
+	}
+	defer rows.Close()
+	out := map[string]chat.RoomSettings{}
+	for rows.Next() {
+		var id string
+		var rs chat.RoomSettings
+		var until sql.NullInt64
+		if err := rows.Scan(&id, &rs.Notify, &until); err != nil {
+			return nil, fmt.Errorf("sqlite: room settings of %s: %w", roomID, err)
+		}
+		rs.SilencedUntil = nullTime(until)
+		out[id] = rs
+	}
+	return out, rows.Err()
+}
+
+// UserSettings returns the settings of userID.
+func (s *Store) UserSettings(ctx context.Context, userID string) (chat.UserSettings, error) {
+	var data string
+	err := s.rq.queryRow(ctx, `SELECT settings FROM users WHERE id = ?`, userID).Scan(&data)
+	if err != nil {
+		return chat.UserSettings{}, rowErr(err, "user %s", userID)
+	}
+	var us chat.UserSettings
+	if err := json.Unmarshal([]byte(data), &us); err != nil {
+		return chat.UserSettings{}, fmt.Errorf("sqlite: settings of %s: %w", userID, err)
+	}
+	return us, nil
+}
+
+// SetUserSettings replaces the settings of userID.
+func (s *Store) SetUserSettings(ctx context.Context, userID string, us chat.UserSettings) error {
+	data, err := json.Marshal(us)
+	if err != nil {
+		return fmt.Errorf("sqlite: settings of %s: %w", userID, err)
+	}
+	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.exec(ctx, `UPDATE users SET settings = ? WHERE id = ?`, string(data), userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: settings of %s: %w", userID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("user %s", userID)
+		}
+		return nil
+	})
+}

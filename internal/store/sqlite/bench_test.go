@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -32,6 +33,7 @@ func benchAppend(b *testing.B, durability string, writers int) {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range writers {
 		wg.Go(func() {
 			for n.Add(1) <= int64(b.N) {
@@ -44,6 +46,7 @@ func benchAppend(b *testing.B, durability string, writers int) {
 	}
 	wg.Wait()
 	b.StopTimer()
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 	b.ReportMetric(float64(s.w.ops.Load()-ops)/float64(s.w.batches.Load()-batches), "ops/commit")
 }
@@ -56,6 +59,7 @@ func BenchmarkMessagesPage(b *testing.B) {
 	u, r := seed(b, s)
 	fill(b, s, u, r, history)
 	b.ResetTimer()
+	cpu := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			before := r.LastSeq + 2 + rand.Int64N(history) // at least one message before
@@ -66,7 +70,15 @@ func BenchmarkMessagesPage(b *testing.B) {
 			}
 		}
 	})
+	reportCPU(b, cpu)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// reportCPU reports the CPU time per op used since start.
+func reportCPU(b *testing.B, start time.Duration) {
+	if used := cpuTime() - start; start > 0 {
+		b.ReportMetric(float64(used.Microseconds())/float64(b.N), "cpu-us/op")
+	}
 }
 
 // fill appends n messages to r from 64 writers.

@@ -211,7 +211,8 @@ func (s *Store) AddMember(ctx context.Context, m chat.Member, actorID string) (c
 }
 
 // RemoveMember ends a membership and, if the owner left, hands the room on.
-func (s *Store) RemoveMember(ctx context.Context, roomID, userID, actorID, typ string, at time.Time) ([]chat.Event, error) {
+func (s *Store) RemoveMember(ctx context.Context, roomID, userID, actorID, typ string,
+	at time.Time) ([]chat.Event, error) {
 	if typ != chat.EventMemberLeft && typ != chat.EventMemberRemoved {
 		return nil, fmt.Errorf("sqlite: remove member: %q is not a leaving event", typ)
 	}
@@ -249,7 +250,8 @@ func (s *Store) RemoveMember(ctx context.Context, roomID, userID, actorID, typ s
 // succeed makes a new owner of roomID after its owner left: the
 // longest-standing admin, else the longest-standing member. ok is false
 // when there is no one left, or when another owner remains.
-func succeed(ctx context.Context, tx *wtx, roomID, actorID string, at time.Time) (ev chat.Event, ok bool, err error) {
+func succeed(ctx context.Context, tx *wtx, roomID, actorID string,
+	at time.Time) (ev chat.Event, ok bool, err error) {
 	var userID, role string
 	err = tx.queryRow(ctx, `SELECT user_id, role FROM members WHERE room_id = ?
 		ORDER BY CASE role WHEN ? THEN 0 WHEN ? THEN 1 ELSE 2 END, joined_seq
@@ -276,7 +278,8 @@ func succeed(ctx context.Context, tx *wtx, roomID, actorID string, at time.Time)
 
 // UpdateRoom changes the name and topic given and appends room.updated
 // with the room's new profile, all in one statement and one insert.
-func (s *Store) UpdateRoom(ctx context.Context, roomID string, name, topic *string, actorID string, at time.Time) (chat.Event, error) {
+func (s *Store) UpdateRoom(ctx context.Context, roomID string, name, topic *string,
+	actorID string, at time.Time) (chat.Event, error) {
 	at = norm(at)
 	var nameKey *string
 	if name != nil {

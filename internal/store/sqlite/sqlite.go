@@ -95,6 +95,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s := &Store{read: read, rq: newStmts(read), log: log}
 	s.w = startWriter(write, log)
+	log.Debug("database open", "path", path, "synchronous", sync)
 	return s, nil
 }
 

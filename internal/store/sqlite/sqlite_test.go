@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -256,6 +257,19 @@ func TestBatchRollsBackFailedOpAlone(t *testing.T) {
 	}
 	if n := s.w.batches.Load() - batches; n != 2 {
 		t.Errorf("%d batches, want 2 (the blocking op, then the three queued together)", n)
+	}
+}
+
+// A write that panics fails alone; the writer goes on.
+func TestPanickingWriteFailsAlone(t *testing.T) {
+	s := openTest(t, Options{})
+	err := s.w.do(t.Context(), func(context.Context, *wtx) error { panic("bug") })
+	if err == nil || !strings.Contains(err.Error(), "panicked: bug") {
+		t.Errorf("panicking write: %v", err)
+	}
+	u, r := seed(t, s)
+	if _, _, _, err := s.AppendMessage(t.Context(), message(u, r, "still here")); err != nil {
+		t.Errorf("write after a panic: %v", err)
 	}
 }
 

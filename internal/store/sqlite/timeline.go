@@ -140,7 +140,8 @@ func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, 
 }
 
 // messageEvent appends an event of typ carrying m as it is after the change.
-func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Time, m chat.Message) (chat.Event, error) {
+func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Time,
+	m chat.Message) (chat.Event, error) {
 	seq, err := nextSeq(ctx, tx, m.RoomID, at, 0)
 	if err != nil {
 		return chat.Event{}, err
@@ -152,7 +153,8 @@ func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Tim
 }
 
 // EditMessage replaces the text of a live message of editorID's.
-func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, text string, at time.Time) (chat.Message, chat.Event, error) {
+func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, text string,
+	at time.Time) (chat.Message, chat.Event, error) {
 	at = norm(at)
 	var m chat.Message
 	var ev chat.Event
@@ -184,7 +186,8 @@ func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, te
 
 // DeleteMessage turns a message into a tombstone: its text goes, its place
 // in the timeline stays.
-func (s *Store) DeleteMessage(ctx context.Context, roomID, messageID, actorID string, at time.Time) (chat.Event, bool, error) {
+func (s *Store) DeleteMessage(ctx context.Context, roomID, messageID, actorID string,
+	at time.Time) (chat.Event, bool, error) {
 	at = norm(at)
 	var ev chat.Event
 	var changed bool

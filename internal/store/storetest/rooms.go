@@ -137,11 +137,14 @@ func testRoomNotFound(f *fixture) {
 		"MemberIDs":                func() error { _, err := f.s.MemberIDs(f.ctx, no); return err },
 		"Directory cursor":         func() error { _, err := f.s.Directory(f.ctx, "", no, 10); return err },
 		"AddMember to a missing room": func() error {
-			_, err := f.s.AddMember(f.ctx, chat.Member{RoomID: no, User: bob, Role: chat.RoleMember, JoinedAt: at}, bob.ID)
+			_, err := f.s.AddMember(f.ctx, chat.Member{RoomID: no, User: bob,
+				Role: chat.RoleMember, JoinedAt: at}, bob.ID)
 			return err
 		},
 		"AddMember of a missing user": func() error {
-			_, err := f.s.AddMember(f.ctx, chat.Member{RoomID: r.ID, User: chat.User{ID: no}, Role: chat.RoleMember, JoinedAt: at}, alice.ID)
+			ghost := chat.User{ID: no}
+			_, err := f.s.AddMember(f.ctx, chat.Member{RoomID: r.ID, User: ghost,
+				Role: chat.RoleMember, JoinedAt: at}, alice.ID)
 			return err
 		},
 		"RemoveMember from a missing room": func() error {
@@ -157,7 +160,8 @@ func testRoomNotFound(f *fixture) {
 			return err
 		},
 		"AppendMessage": func() error {
-			_, _, _, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: no, SenderID: alice.ID, Text: "x", CreatedAt: at})
+			_, _, _, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: no,
+				SenderID: alice.ID, Text: "x", CreatedAt: at})
 			return err
 		},
 		"EditMessage": func() error {
@@ -397,7 +401,7 @@ func testDirectory(f *fixture) {
 		f.same(got, want, "Directory(%q) rooms", q)
 		// Pages of one, from each room to the next, neither skip nor repeat.
 		var paged []chat.Room
-		for after := ""; ; {
+		for after := ""; len(paged) <= len(want); {
 			page, err := f.s.Directory(f.ctx, q, after, 1)
 			f.must(err, "Directory page")
 			if len(page) == 0 {
@@ -442,7 +446,7 @@ func testMembers(f *fixture) {
 	slices.SortFunc(all, func(a, b chat.User) int { return strings.Compare(a.ID, b.ID) })
 
 	var paged []chat.Member
-	for after := ""; ; {
+	for after := ""; len(paged) <= len(all); {
 		page, err := f.s.Members(f.ctx, r.ID, after, 4)
 		f.must(err, "Members")
 		paged = append(paged, page...)

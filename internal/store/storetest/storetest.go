@@ -176,6 +176,9 @@ func (f *fixture) allEvents(roomID string) []chat.Event {
 		if !more {
 			return all
 		}
+		if evs[len(evs)-1].Seq <= p.After {
+			f.Fatalf("Events after %d went back to %d", p.After, evs[len(evs)-1].Seq)
+		}
 		p.After = evs[len(evs)-1].Seq
 	}
 }

@@ -251,7 +251,8 @@ func testEventPages(f *fixture) {
 
 // checkPages checks the pages of all, a room's whole timeline of at least
 // ten items in ascending order, as page reads them.
-func checkPages[T any](f *fixture, what string, all []T, seq func(T) int64, page func(chat.Page) ([]T, bool, error)) {
+func checkPages[T any](f *fixture, what string, all []T, seq func(T) int64,
+	page func(chat.Page) ([]T, bool, error)) {
 	f.Helper()
 	n := len(all)
 	newest := chat.NewestPage
@@ -285,9 +286,10 @@ func checkPages[T any](f *fixture, what string, all []T, seq func(T) int64, page
 	}
 
 	// Walking back from the newest page, and forward from the start, meets
-	// every item once.
+	// every item once. The walks stop once they have more than all, so
+	// that a cursor that repeats fails rather than loops.
 	var back []T
-	for p := (chat.Page{Before: newest, Limit: 4}); ; {
+	for p := (chat.Page{Before: newest, Limit: 4}); len(back) <= n; {
 		got, more, err := page(p)
 		f.must(err, "%s walking back", what)
 		back = append(got, back...)
@@ -298,7 +300,7 @@ func checkPages[T any](f *fixture, what string, all []T, seq func(T) int64, page
 	}
 	f.same(seqsOf(back, seq), seqsOf(all, seq), "%s walking back", what)
 	var forward []T
-	for p := (chat.Page{Limit: 4}); ; {
+	for p := (chat.Page{Limit: 4}); len(forward) <= n; {
 		got, more, err := page(p)
 		f.must(err, "%s walking forward", what)
 		forward = append(forward, got...)

@@ -47,15 +47,15 @@ type eventData struct {
 }
 
 type messageData struct {
-	ID        string `json:"id"`
-	RoomID    string `json:"room_id"`
-	Seq       int64  `json:"seq"`
-	SenderID  string `json:"sender_id"`
-	Text      string `json:"text"`
-	ClientID  string `json:"client_id,omitempty"`
-	CreatedAt int64  `json:"created_at"`
-	EditedAt  *int64 `json:"edited_at,omitempty"`
-	Deleted   bool   `json:"deleted,omitempty"`
+	ID        string   `json:"id"`
+	RoomID    string   `json:"room_id"`
+	Seq       int64    `json:"seq"`
+	SenderID  string   `json:"sender_id"`
+	Text      string   `json:"text"`
+	ClientID  string   `json:"client_id,omitempty"`
+	CreatedAt int64    `json:"created_at"`
+	EditedAt  *int64   `json:"edited_at,omitempty"`
+	Deleted   bool     `json:"deleted,omitempty"`
 	Mentions  []string `json:"mentions,omitempty"`
 }
 

@@ -71,6 +71,7 @@ func (c *conn) start(authed bool) bool {
 	// A token revoked after Authenticate but before Connect registered the
 	// session was revoked before the hub could see it: check again.
 	_, err = c.h.svc.Authenticate(c.ctx(), c.token)
+	ok := false
 	switch {
 	case errors.Is(err, chat.ErrUnauthorized):
 		c.closeWith(CloseUnauthorized, "token revoked")
@@ -78,8 +79,14 @@ func (c *conn) start(authed bool) bool {
 		c.fail("ws authenticate failed", err)
 	case !c.h.attach(c, s):
 		c.closeWith(CloseGoingAway, "server shutting down")
+	case s.Closing().Code != 0:
+		// Revoked while connecting.
+		cl := s.Closing()
+		c.closeWith(cl.Code, cl.Reason)
+	default:
+		ok = true
 	}
-	if err != nil || s.Closing().Code != 0 {
+	if !ok {
 		c.h.hub.Disconnect(s)
 		c.ws.CloseNow()
 		return false

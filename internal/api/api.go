@@ -64,6 +64,7 @@ func (s *server) routes(mux *http.ServeMux, o Options) {
 	mux.HandleFunc("GET /api/v1/me", s.authed(s.me))
 	mux.HandleFunc("PATCH /api/v1/me", s.authed(s.updateMe))
 	mux.HandleFunc("POST /api/v1/me/password", s.authed(s.changePassword))
+	mux.HandleFunc("GET /api/v1/me/unread", s.authed(s.unread))
 	mux.HandleFunc("GET /api/v1/users", s.authed(s.searchUsers))
 	mux.HandleFunc("GET /api/v1/users/{id}", s.authed(s.user))
 
@@ -76,6 +77,9 @@ func (s *server) routes(mux *http.ServeMux, o Options) {
 	mux.HandleFunc("GET /api/v1/rooms/{id}/members", s.authed(s.members))
 	mux.HandleFunc("POST /api/v1/rooms/{id}/members", s.authed(s.addMember))
 	mux.HandleFunc("DELETE /api/v1/rooms/{id}/members/{user_id}", s.authed(s.removeMember))
+	mux.HandleFunc("PATCH /api/v1/rooms/{id}/settings", s.authed(s.roomSettings))
+	mux.HandleFunc("POST /api/v1/rooms/{id}/read", s.authed(s.markRead))
+	mux.HandleFunc("GET /api/v1/rooms/{id}/receipts", s.authed(s.receipts))
 
 	mux.HandleFunc("POST /api/v1/rooms/{id}/messages", s.authed(s.send))
 	mux.HandleFunc("GET /api/v1/rooms/{id}/messages", s.authed(s.messages))

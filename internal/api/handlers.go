@@ -65,14 +65,17 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		DisplayName *string `json:"display_name"`
+		DisplayName *string            `json:"display_name"`
+		Settings    *chat.UserSettings `json:"settings"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 
-	u, err := s.svc.UpdateMe(r.Context(), auth(r), chat.ProfilePatch{DisplayName: req.DisplayName})
+	u, err := s.svc.UpdateMe(r.Context(), auth(r), chat.ProfilePatch{
+		DisplayName: req.DisplayName, Settings: req.Settings,
+	})
 	s.respond(w, r, http.StatusOK, u, err)
 }
 

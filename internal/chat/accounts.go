@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -144,28 +145,89 @@ func (s *Service) ChangePassword(ctx context.Context, a Auth, current, next stri
 
 // Me returns the caller as stored now.
 func (s *Service) Me(ctx context.Context, a Auth) (User, error) {
-	return s.store.User(ctx, a.User.ID)
+	u, err := s.store.User(ctx, a.User.ID)
+	if err != nil {
+		return User{}, err
+	}
+	return s.withSettings(ctx, u)
+}
+
+// withSettings sets u's own settings on u.
+func (s *Service) withSettings(ctx context.Context, u User) (User, error) {
+	us, err := s.store.UserSettings(ctx, u.ID)
+	if err != nil {
+		return User{}, err
+	}
+	u.Settings = &us
+	return u, nil
 }
 
 // ProfilePatch holds the profile fields to change; nil keeps a field.
 type ProfilePatch struct {
 	DisplayName *string
+	// Settings holds the settings to change; nil fields keep theirs.
+	Settings *UserSettings
 }
 
-// UpdateMe changes the caller's profile.
+// Themes a person may choose for the web client.
+var themes = []string{"system", "light", "dark"}
+
+// UpdateMe changes the caller's profile and settings.
 func (s *Service) UpdateMe(ctx context.Context, a Auth, p ProfilePatch) (User, error) {
 	u, err := s.store.User(ctx, a.User.ID)
 	if err != nil {
 		return User{}, err
 	}
-	if p.DisplayName == nil {
-		return u, nil
+	if p.DisplayName != nil {
+		if err := checkName("display_name", *p.DisplayName, MaxDisplayNameRunes, false); err != nil {
+			return User{}, err
+		}
 	}
-	if err := checkName("display_name", *p.DisplayName, MaxDisplayNameRunes, false); err != nil {
-		return User{}, err
+	if p.Settings != nil && p.Settings.Theme != "" && !slices.Contains(themes, p.Settings.Theme) {
+		return User{}, Invalid("settings.theme", "invalid", "must be system, light or dark")
 	}
-	u.DisplayName = *p.DisplayName
-	return s.store.UpdateUser(ctx, u)
+	if p.DisplayName != nil {
+		u.DisplayName = *p.DisplayName
+		if u, err = s.store.UpdateUser(ctx, u); err != nil {
+			return User{}, err
+		}
+	}
+	if p.Settings != nil {
+		if err := s.updateSettings(ctx, u.ID, *p.Settings); err != nil {
+			return User{}, err
+		}
+	}
+	return s.withSettings(ctx, u)
+}
+
+// updateSettings merges patch into userID's settings. Hiding or showing
+// one's presence while online tells the people who share a room at once.
+func (s *Service) updateSettings(ctx context.Context, userID string, patch UserSettings) error {
+	us, err := s.store.UserSettings(ctx, userID)
+	if err != nil {
+		return err
+	}
+	shown := us.PresenceShown()
+	if patch.Theme != "" {
+		us.Theme = patch.Theme
+	}
+	if patch.ShowPresence != nil {
+		us.ShowPresence = patch.ShowPresence
+	}
+	if err := s.store.SetUserSettings(ctx, userID, us); err != nil {
+		return err
+	}
+	if s.presence == nil || shown == us.PresenceShown() {
+		return nil
+	}
+	if online, _ := s.presence.Presence(userID); online {
+		status := StatusOffline
+		if us.PresenceShown() {
+			status = StatusOnline
+		}
+		s.notice(ctx, Notice{Presence: &PresenceNotice{UserID: userID, Status: status}})
+	}
+	return nil
 }
 
 // User returns another person's public profile.
@@ -175,6 +237,9 @@ func (s *Service) User(ctx context.Context, a Auth, id string) (User, error) {
 		return User{}, Errorf(CodeNotFound, "user not found")
 	}
 	u.IsAdmin = false
+	if err == nil {
+		s.withPresence(ctx, &u)
+	}
 	return u, err
 }
 
@@ -186,6 +251,7 @@ func (s *Service) SearchUsers(ctx context.Context, a Auth, prefix string, limit 
 	users, err := s.store.SearchUsers(ctx, prefix, limit)
 	for i := range users {
 		users[i].IsAdmin = false
+		s.withPresence(ctx, &users[i])
 	}
 	return users, err
 }

@@ -24,15 +24,21 @@ func (s *Service) Send(ctx context.Context, a Auth, roomID, text, clientID strin
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return Message{}, false, err
 	}
+	mentions, err := s.mentions(ctx, roomID, text)
+	if err != nil {
+		return Message{}, false, err
+	}
 	now := s.clock.Now()
 	msg, ev, created, err := s.store.AppendMessage(ctx, Message{
-		ID: NewID(now), RoomID: roomID, SenderID: a.User.ID, Text: text, ClientID: clientID, CreatedAt: now,
+		ID: NewID(now), RoomID: roomID, SenderID: a.User.ID, Text: text, ClientID: clientID,
+		CreatedAt: now, Mentions: mentions,
 	})
 	if err != nil {
 		return Message{}, false, err
 	}
 	if created {
 		s.publish(ctx, ev)
+		s.afterSend(ctx, a, msg)
 	}
 	return msg, created, nil
 }
@@ -79,6 +85,7 @@ func (s *Service) Delete(ctx context.Context, a Auth, roomID, messageID string) 
 	}
 	if changed {
 		s.publish(ctx, ev)
+		s.afterDelete(ctx, msg)
 	}
 	return nil
 }
@@ -112,7 +119,11 @@ func (s *Service) Messages(ctx context.Context, a Auth, roomID string, p Page) (
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return nil, false, err
 	}
-	return s.store.Messages(ctx, roomID, p)
+	msgs, more, err := s.store.Messages(ctx, roomID, p)
+	if err == nil && len(msgs) > 0 {
+		s.fetched(ctx, a, msgs[len(msgs)-1])
+	}
+	return msgs, more, err
 }
 
 // Events returns a page of a room's events, as Messages does.

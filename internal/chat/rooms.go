@@ -45,7 +45,7 @@ func (s *Service) createDirect(ctx context.Context, a Auth, r NewRoom) (RoomView
 		return RoomView{}, false, err
 	}
 	if room, err := s.store.DirectRoom(ctx, a.User.ID, peer.ID); err == nil {
-		v, err := s.store.RoomView(ctx, room.ID, a.User.ID)
+		v, err := s.view(ctx, room.ID, a.User.ID)
 		return v, false, err
 	} else if !errors.Is(err, ErrNotFound) {
 		return RoomView{}, false, err
@@ -99,14 +99,14 @@ func (s *Service) storeRoom(ctx context.Context, a Auth, room Room, members []Me
 		if err != nil {
 			return RoomView{}, false, err
 		}
-		v, err := s.store.RoomView(ctx, existing.ID, a.User.ID)
+		v, err := s.view(ctx, existing.ID, a.User.ID)
 		return v, false, err
 	}
 	if err != nil {
 		return RoomView{}, false, err
 	}
 	s.publish(ctx, events...)
-	v, err := s.store.RoomView(ctx, room.ID, a.User.ID)
+	v, err := s.view(ctx, room.ID, a.User.ID)
 	return v, true, err
 }
 
@@ -122,13 +122,17 @@ func (s *Service) knownUser(ctx context.Context, field, id string) (User, error)
 
 // Rooms returns the caller's rooms, most recently active first.
 func (s *Service) Rooms(ctx context.Context, a Auth) ([]RoomView, error) {
-	return s.store.RoomViews(ctx, a.User.ID)
+	views, err := s.store.RoomViews(ctx, a.User.ID)
+	if err != nil {
+		return nil, err
+	}
+	return views, s.withState(ctx, a.User.ID, views)
 }
 
 // Room returns a room as the caller may see it: a RoomView for a member, a
 // RoomProfile for anyone else if the room is public.
 func (s *Service) Room(ctx context.Context, a Auth, id string) (any, error) {
-	v, err := s.store.RoomView(ctx, id, a.User.ID)
+	v, err := s.view(ctx, id, a.User.ID)
 	if err == nil {
 		return v, nil
 	}
@@ -170,7 +174,7 @@ func (s *Service) UpdateRoom(ctx context.Context, a Auth, id string, p RoomPatch
 		}
 		s.publish(ctx, ev)
 	}
-	return s.store.RoomView(ctx, id, a.User.ID)
+	return s.view(ctx, id, a.User.ID)
 }
 
 func (s *Service) checkPatch(ctx context.Context, id string, p RoomPatch) error {
@@ -201,6 +205,9 @@ func (s *Service) Members(ctx context.Context, a Auth, roomID, after string, lim
 	ms, err := s.store.Members(ctx, roomID, after, limit+1)
 	if err != nil {
 		return nil, "", err
+	}
+	for i := range ms {
+		s.withPresence(ctx, &ms[i].User)
 	}
 	return pageWithCursor(ms, limit, func(m Member) string { return m.User.ID })
 }
@@ -296,7 +303,7 @@ func (s *Service) Join(ctx context.Context, a Auth, roomID string) (RoomView, er
 	r, err := s.store.Room(ctx, roomID)
 	if errors.Is(err, ErrNotFound) || err == nil && r.Kind != KindPublic {
 		if _, merr := s.member(ctx, a, roomID); merr == nil {
-			return s.store.RoomView(ctx, roomID, a.User.ID)
+			return s.view(ctx, roomID, a.User.ID)
 		}
 		return RoomView{}, Errorf(CodeNotFound, "room not found")
 	}
@@ -308,7 +315,7 @@ func (s *Service) Join(ctx context.Context, a Auth, roomID string) (RoomView, er
 	if _, err := s.join(ctx, m, a.User.ID); err != nil && !errors.Is(err, ErrAlreadyMember) {
 		return RoomView{}, err
 	}
-	return s.store.RoomView(ctx, roomID, a.User.ID)
+	return s.view(ctx, roomID, a.User.ID)
 }
 
 // Directory searches public rooms by name and returns a page of their

@@ -17,6 +17,8 @@ type Service struct {
 	clock     Clock
 	hasher    *Hasher
 	tokenIdle time.Duration
+	largeRoom int
+	presence  PresenceSource
 	log       *slog.Logger
 }
 
@@ -30,13 +32,22 @@ type Options struct {
 	Hasher *Hasher
 	// TokenIdle is how long an unused token stays valid (default 30 days).
 	TokenIdle time.Duration
+	// LargeRoom is the member count above which receipts go only to the
+	// sender of the message concerned (default DefaultLargeRoom).
+	LargeRoom int
+	// Presence, if set, gives the status of users fetched.
+	Presence PresenceSource
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 }
 
 // NewService returns a Service.
 func NewService(o Options) *Service {
-	s := &Service{store: o.Store, bus: o.Bus, clock: o.Clock, hasher: o.Hasher, tokenIdle: o.TokenIdle, log: o.Log}
+	s := &Service{store: o.Store, bus: o.Bus, clock: o.Clock, hasher: o.Hasher, tokenIdle: o.TokenIdle,
+		largeRoom: o.LargeRoom, presence: o.Presence, log: o.Log}
+	if s.largeRoom <= 0 {
+		s.largeRoom = DefaultLargeRoom
+	}
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}

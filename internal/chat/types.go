@@ -74,7 +74,7 @@ type RoomView struct {
 	ReadSeq      int64 `json:"read_seq"`
 	// Notify and SilencedUntil are the member's settings for the room,
 	// with the defaults filled in.
-	Notify        string     `json:"notify"`
+	Notify        string     `json:"notify,omitempty"`
 	SilencedUntil *time.Time `json:"silenced_until,omitempty"`
 }
 

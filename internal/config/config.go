@@ -67,6 +67,18 @@ type Config struct {
 	ResyncInterval time.Duration
 	// ShutdownTimeout bounds a graceful shutdown. Default 15s.
 	ShutdownTimeout time.Duration
+	// TypingTimeout is how long a typing indicator lasts after its last
+	// refresh. Default 6s.
+	TypingTimeout time.Duration
+	// PresenceGrace is how long a person stays online after their last
+	// session closed or stopped answering pings. Default 10s.
+	PresenceGrace time.Duration
+	// ReceiptInterval is the least time between two receipt frames of one
+	// member and room. Default 1s.
+	ReceiptInterval time.Duration
+	// LargeRoom is the member count above which a room's receipts go only
+	// to the sender of the message concerned. Default 100.
+	LargeRoom int
 }
 
 // Values of Config.Durability.
@@ -180,6 +192,26 @@ var options = []option{
 		name: "shutdown-timeout", def: "15s",
 		help:  "time allowed for a graceful shutdown",
 		field: func(c *Config) any { return &c.ShutdownTimeout },
+	},
+	{
+		name: "typing-timeout", def: "6s",
+		help:  "a typing indicator expires this long after its last refresh",
+		field: func(c *Config) any { return &c.TypingTimeout },
+	},
+	{
+		name: "presence-grace", def: "10s",
+		help:  "a person goes offline this long after their last session ends",
+		field: func(c *Config) any { return &c.PresenceGrace },
+	},
+	{
+		name: "receipt-interval", def: "1s",
+		help:  "least time between two receipt frames of one member and room",
+		field: func(c *Config) any { return &c.ReceiptInterval },
+	},
+	{
+		name: "large-room", def: "100",
+		help:  "member count above which receipts go only to the sender of the message concerned",
+		field: func(c *Config) any { return &c.LargeRoom },
 	},
 }
 

@@ -37,6 +37,10 @@ func TestDefaults(t *testing.T) {
 		ResumeLimit:     1000,
 		ResyncInterval:  30 * time.Second,
 		ShutdownTimeout: 15 * time.Second,
+		TypingTimeout:   6 * time.Second,
+		PresenceGrace:   10 * time.Second,
+		ReceiptInterval: time.Second,
+		LargeRoom:       100,
 	}
 	if c != want {
 		t.Errorf("Load() = %+v\nwant %+v", c, want)
@@ -170,12 +174,13 @@ func TestUsageListsEveryOption(t *testing.T) {
 		}
 	}
 	// Every field of Config has an option.
-	if len(names) != len(options) || len(options) != 17 {
-		t.Errorf("%d options, %d distinct; want 17", len(options), len(names))
+	if len(names) != len(options) || len(options) != 21 {
+		t.Errorf("%d options, %d distinct; want 21", len(options), len(names))
 	}
 	for _, n := range []string{"listen", "data-dir", "database", "durability", "log-level", "token-idle",
 		"hash-concurrency", "max-body", "ws-auth-timeout", "ws-ping-interval", "ws-pong-timeout",
-		"ws-write-timeout", "ws-queue", "ws-read-limit", "resume-limit", "resync-interval", "shutdown-timeout"} {
+		"ws-write-timeout", "ws-queue", "ws-read-limit", "resume-limit", "resync-interval", "shutdown-timeout",
+		"typing-timeout", "presence-grace", "receipt-interval", "large-room"} {
 		if !names[n] {
 			t.Errorf("no option %q", n)
 		}

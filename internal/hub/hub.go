@@ -72,6 +72,17 @@ type Options struct {
 	// ResyncInterval is how often every tracked room's latest seq is
 	// checked against the store. Default 30s.
 	ResyncInterval time.Duration
+	// ReceiptInterval is the least time between two receipt frames of one
+	// member, room and kind, and how often delivered positions are
+	// stored. Default 1s.
+	ReceiptInterval time.Duration
+	// PresenceGrace, if positive, turns presence on: a person goes offline
+	// this long after their last session here ended. The store's
+	// UserSettings is then read on each change.
+	PresenceGrace time.Duration
+	// TrackDelivery turns delivered receipts on: the store's
+	// MarkDelivered is called for the members that messages reach.
+	TrackDelivery bool
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 }
@@ -94,6 +105,14 @@ type Hub struct {
 	stop    func()        // unsubscribes from the bus
 	loop    sync.WaitGroup
 
+	receipts *coalescer
+	grace    time.Duration
+	presMu   sync.Mutex
+	pres     map[string]*presence
+	tracking bool // TrackDelivery
+	delivMu  sync.Mutex
+	deliv    map[receiptKey]pendingDelivery
+
 	fillMu      sync.Mutex // guards fillsClosed and fills.Add
 	fillsClosed bool
 	fills       sync.WaitGroup
@@ -110,6 +129,12 @@ func New(o Options) *Hub {
 	if h.log == nil {
 		h.log = slog.Default()
 	}
+	h.receipts = &coalescer{every: o.ReceiptInterval, send: h.sendReceipt, m: map[receiptKey]*receiptState{}}
+	if h.receipts.every <= 0 {
+		h.receipts.every = DefaultReceiptInterval
+	}
+	h.grace, h.pres = o.PresenceGrace, map[string]*presence{}
+	h.tracking, h.deliv = o.TrackDelivery, map[receiptKey]pendingDelivery{}
 	for i := range h.shards {
 		h.shards[i].users = map[string]*user{}
 	}
@@ -122,6 +147,10 @@ func (h *Hub) Start() {
 	h.stop = h.bus.Subscribe(h.onNotice)
 	h.loop.Add(1)
 	go h.resyncLoop()
+	if h.tracking {
+		h.loop.Add(1)
+		go h.deliveryLoop()
+	}
 }
 
 // Close unsubscribes from the bus and waits for the hub's goroutines. It
@@ -151,6 +180,7 @@ func (h *Hub) onNotice(n chat.Notice) {
 		h.onEvent(n.Event)
 	case n.Revoke != nil:
 		h.revoke(*n.Revoke)
+	case h.onState(n):
 	case n == chat.Notice{}:
 		h.kickResync()
 	}

@@ -72,6 +72,9 @@ func (h *Hub) Connect(ctx context.Context, a chat.Auth, o SessionOptions) (*Sess
 	s := newSession(h, a, o)
 	u, others := h.register(s)
 	defer u.attached()
+	if !others {
+		h.cameOnline(ctx, a.User.ID)
+	}
 	seqs, err := h.store.RoomSeqs(ctx, a.User.ID)
 	if err != nil {
 		h.Disconnect(s)
@@ -213,6 +216,7 @@ func (h *Hub) Disconnect(s *Session) {
 	if !gone {
 		return
 	}
+	h.wentAway(u.id)
 
 	u.mu.Lock()
 	rooms := u.rooms

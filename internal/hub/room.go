@@ -117,10 +117,15 @@ func (h *Hub) deliverLocked(r *room, ev *chat.Event) {
 		ends = ev.UserID
 	}
 	d := delivery{room: r.id, seq: ev.Seq, frame: frame}
+	track := h.tracking && ev.Type == chat.EventMessageCreated
 	for _, u := range r.members {
 		last := u.id == ends
-		for _, s := range u.list() {
+		sessions := u.list()
+		for _, s := range sessions {
 			s.deliver(&d, last)
+		}
+		if track && len(sessions) > 0 && u.id != ev.ActorID {
+			h.delivered(r.id, u.id, ev.ActorID, ev.Seq)
 		}
 	}
 	if ends != "" {

@@ -51,27 +51,34 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		return nil, err
 	}
 	bus := local.New()
+	h := hub.New(hub.Options{
+		Store: store, Bus: bus, ResyncInterval: cfg.ResyncInterval,
+		ReceiptInterval: cfg.ReceiptInterval, PresenceGrace: cfg.PresenceGrace, TrackDelivery: true,
+		Log: log,
+	})
 	svc := chat.NewService(chat.Options{
 		Store:     store,
 		Bus:       bus,
 		Clock:     deps.Clock,
 		Hasher:    chat.NewHasher(cfg.HashConcurrency, deps.HashCost),
 		TokenIdle: cfg.TokenIdle,
+		LargeRoom: cfg.LargeRoom,
+		Presence:  h,
 		Log:       log,
 	})
-	h := hub.New(hub.Options{Store: store, Bus: bus, ResyncInterval: cfg.ResyncInterval, Log: log})
 	h.Start()
 	sock := ws.NewHandler(ws.Options{
-		Service:      svc,
-		Hub:          h,
-		AuthTimeout:  cfg.WSAuthTimeout,
-		PingInterval: cfg.WSPingInterval,
-		PongTimeout:  cfg.WSPongTimeout,
-		WriteTimeout: cfg.WSWriteTimeout,
-		QueueSize:    cfg.WSQueue,
-		ReadLimit:    cfg.WSReadLimit,
-		ResumeLimit:  cfg.ResumeLimit,
-		Log:          log,
+		Service:       svc,
+		Hub:           h,
+		AuthTimeout:   cfg.WSAuthTimeout,
+		PingInterval:  cfg.WSPingInterval,
+		PongTimeout:   cfg.WSPongTimeout,
+		WriteTimeout:  cfg.WSWriteTimeout,
+		QueueSize:     cfg.WSQueue,
+		ReadLimit:     cfg.WSReadLimit,
+		ResumeLimit:   cfg.ResumeLimit,
+		TypingTimeout: cfg.TypingTimeout,
+		Log:           log,
 	})
 	s := &Server{cfg: cfg, log: log, store: store, svc: svc, hub: h, ws: sock}
 	s.handler = api.New(api.Options{

@@ -40,6 +40,8 @@ type conn struct {
 	deadlineMu sync.Mutex
 	draining   bool // Shutdown has begun: answer the frame in hand, then close
 
+	typingSt typingState
+
 	pingMu      sync.Mutex
 	pingStopped bool
 	pingTimer   *time.Timer
@@ -119,6 +121,7 @@ func (c *conn) run(s *hub.Session) {
 	<-c.wdone
 	c.ws.CloseNow()
 	c.stopPings()
+	c.stopTyping()
 	c.h.hub.Disconnect(s)
 	cl := s.Closing()
 	u := c.auth.User
@@ -251,6 +254,10 @@ func (c *conn) handle(s *hub.Session, data []byte) error {
 		return s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: f.Ref, Message: &msg}))
 	case TypeResume:
 		return c.resume(s, f)
+	case TypeRead:
+		return c.read(s, f)
+	case TypeTyping:
+		return c.typing(s, f)
 	case TypeAuth:
 		return c.reply(s, f.Ref, chat.Errorf(chat.CodeInvalidRequest, "already authenticated"))
 	}

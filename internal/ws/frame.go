@@ -16,6 +16,8 @@ const (
 	TypeSend   = "send"
 	TypeResume = "resume"
 	TypePing   = "ping"
+	TypeRead   = "read"
+	TypeTyping = "typing"
 
 	// Server to client.
 	TypeReady = "ready"
@@ -39,6 +41,10 @@ type Frame struct {
 	ClientID string `json:"client_id,omitempty"`
 	// Rooms maps room ids to the last seq the client has, in a resume.
 	Rooms map[string]int64 `json:"rooms,omitempty"`
+	// Seq is the seq read up to, in a read frame (with RoomID).
+	Seq int64 `json:"seq,omitempty"`
+	// Typing says whether one is typing, in a typing frame (with RoomID).
+	Typing bool `json:"typing,omitempty"`
 }
 
 // DecodeFrame parses one text frame from a client. A frame that is not

@@ -47,13 +47,14 @@ const (
 
 // Defaults of Options.
 const (
-	DefaultAuthTimeout  = 10 * time.Second
-	DefaultPingInterval = 20 * time.Second
-	DefaultPongTimeout  = 45 * time.Second
-	DefaultWriteTimeout = 10 * time.Second
-	DefaultQueueSize    = hub.DefaultQueueSize
-	DefaultReadLimit    = 64 << 10
-	DefaultResumeLimit  = 1000
+	DefaultAuthTimeout   = 10 * time.Second
+	DefaultPingInterval  = 20 * time.Second
+	DefaultPongTimeout   = 45 * time.Second
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultQueueSize     = hub.DefaultQueueSize
+	DefaultReadLimit     = 64 << 10
+	DefaultResumeLimit   = 1000
+	DefaultTypingTimeout = 6 * time.Second
 	// MinResumeLimit is the least replay bound clients may count on.
 	MinResumeLimit = 500
 )
@@ -84,6 +85,9 @@ type Options struct {
 	// ResumeLimit bounds the events replayed per room and resume frame.
 	// Default 1000; values below 500 are raised to 500.
 	ResumeLimit int
+	// TypingTimeout is how long a typing indicator lasts after the last
+	// typing frame that refreshed it. Default 6s.
+	TypingTimeout time.Duration
 	// OriginPatterns lists the hosts, besides the server's own, whose web
 	// pages may open connections (see websocket.AcceptOptions).
 	OriginPatterns []string
@@ -101,6 +105,7 @@ func (o Options) withDefaults() Options {
 	def(&o.PingInterval, DefaultPingInterval)
 	def(&o.PongTimeout, DefaultPongTimeout)
 	def(&o.WriteTimeout, DefaultWriteTimeout)
+	def(&o.TypingTimeout, DefaultTypingTimeout)
 	if o.QueueSize <= 0 {
 		o.QueueSize = DefaultQueueSize
 	}

@@ -42,6 +42,8 @@ func TestEveryOperation(t *testing.T) {
 		"POST /api/v1/rooms/{id}/messages", "GET /api/v1/rooms/{id}/messages",
 		"PATCH /api/v1/rooms/{id}/messages/{message_id}", "DELETE /api/v1/rooms/{id}/messages/{message_id}",
 		"GET /api/v1/rooms/{id}/events",
+		"GET /api/v1/me/unread", "POST /api/v1/rooms/{id}/read", "GET /api/v1/rooms/{id}/receipts",
+		"PATCH /api/v1/rooms/{id}/settings",
 		"POST /api/v1/admin/users/bulk",
 		"GET /healthz", "GET /readyz", "GET /api/v1/openapi.json", "GET /api/v1/ws",
 	}

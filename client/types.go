@@ -10,6 +10,14 @@ type User struct {
 	IsAdmin     bool       `json:"is_admin,omitempty"`
 	Status      string     `json:"status,omitempty"`
 	LastSeenAt  *time.Time `json:"last_seen_at,omitempty"`
+	// Settings are set only on one's own user.
+	Settings *UserSettings `json:"settings,omitempty"`
+}
+
+// UserSettings are one's own preferences. A nil ShowPresence means true.
+type UserSettings struct {
+	Theme        string `json:"theme,omitempty"`
+	ShowPresence *bool  `json:"show_presence,omitempty"`
 }
 
 // Room is a room as one of its members sees it. For someone who is not a
@@ -25,6 +33,12 @@ type Room struct {
 	UnreadCount int       `json:"unread_count"`
 	LastMessage *Message  `json:"last_message,omitempty"`
 	Peer        *User     `json:"peer,omitempty"`
+	// MentionCount counts the unread messages that mention you; ReadSeq
+	// is your read position; Notify and SilencedUntil your settings.
+	MentionCount  int        `json:"mention_count"`
+	ReadSeq       int64      `json:"read_seq"`
+	Notify        string     `json:"notify,omitempty"`
+	SilencedUntil *time.Time `json:"silenced_until,omitempty"`
 }
 
 // Member is one person's membership of a room.
@@ -46,6 +60,7 @@ type Message struct {
 	CreatedAt time.Time  `json:"created_at"`
 	EditedAt  *time.Time `json:"edited_at,omitempty"`
 	Deleted   bool       `json:"deleted"`
+	Mentions  []string   `json:"mentions,omitempty"`
 }
 
 // Event is one change on a room's timeline, numbered by the room's seq.

@@ -44,6 +44,9 @@ func (s *Service) Send(ctx context.Context, a Auth, roomID, text, clientID strin
 }
 
 // Edit replaces the text of one of the caller's own messages.
+//
+// TODO(state): mentions are found when a message is sent; an edit keeps
+// them as they were, so adding @someone in an edit notifies nobody.
 func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text string) (Message, error) {
 	if err := CheckMessageText(text); err != nil {
 		return Message{}, err

@@ -227,6 +227,9 @@ type presence struct {
 // grace period after their last session ended, and when they were last
 // connected (zero while online, or if unknown).
 //
+// TODO(state): last-seen times live in memory only and are unknown after a
+// restart; a users.last_seen_at column would keep them.
+//
 // TODO(cluster): presence is per node; across nodes a person is online if
 // any node says so, which needs the bus to carry a heartbeat.
 func (h *Hub) Presence(userID string) (bool, time.Time) {

@@ -562,8 +562,8 @@ class App {
     }
   }
 
-  // TODO(state): the shape of GET /me/unread is a guess (a list of the
-  // unread frames' fields under "rooms"); check it once the server has it.
+  // loadUnread applies GET /me/unread: the totals, and under "rooms" the
+  // unread frames' fields of each room with anything unread.
   async loadUnread() {
     try {
       const res = await this.api.unread();

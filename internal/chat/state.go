@@ -38,14 +38,18 @@ func (s *Service) MarkRead(ctx context.Context, a Auth, roomID string, seq int64
 	if err != nil || !moved {
 		return err
 	}
-	s.readMoved(ctx, roomID, a.User.ID, pos)
+	r, err := s.store.Room(ctx, roomID)
+	if err != nil {
+		return err
+	}
+	s.readMoved(ctx, r, a.User.ID, pos)
 	return nil
 }
 
-// readMoved announces that userID's read position in roomID moved to pos.
-func (s *Service) readMoved(ctx context.Context, roomID, userID string, pos int64) {
-	s.publishUnread(ctx, userID, roomID)
-	s.publishReceipt(ctx, ReceiptNotice{Kind: ReceiptRead, RoomID: roomID, UserID: userID, Seq: pos})
+// readMoved announces that userID's read position in r moved to pos.
+func (s *Service) readMoved(ctx context.Context, r Room, userID string, pos int64) {
+	s.publishUnread(ctx, userID, r.ID)
+	s.publishReceipt(ctx, r, ReceiptNotice{Kind: ReceiptRead, RoomID: r.ID, UserID: userID, Seq: pos})
 }
 
 // publishUnread sends userID's sessions their unread state of roomID.
@@ -60,17 +64,12 @@ func (s *Service) publishUnread(ctx context.Context, userID, roomID string) {
 	s.notice(ctx, Notice{Unread: &UnreadNotice{UserID: userID, Unread: sts[0].Unread}})
 }
 
-// publishReceipt announces a receipt: to every member, or in a large room
-// only to the sender of the message at the receipt's seq.
-func (s *Service) publishReceipt(ctx context.Context, rn ReceiptNotice) {
-	r, err := s.store.Room(ctx, rn.RoomID)
-	if err != nil {
-		s.log.Warn("receipt room failed", "room_id", rn.RoomID, "err", err)
-		return
-	}
+// publishReceipt announces a receipt of r: to every member, or in a large
+// room only to the sender of the message at the receipt's seq.
+func (s *Service) publishReceipt(ctx context.Context, r Room, rn ReceiptNotice) {
 	if r.MemberCount > s.largeRoom {
 		evs, _, err := s.store.Events(ctx, rn.RoomID, Page{After: rn.Seq - 1, Limit: 1})
-		if err != nil || len(evs) == 0 || evs[0].Message == nil || evs[0].ActorID == rn.UserID {
+		if err != nil || len(evs) == 0 || evs[0].Type != EventMessageCreated || evs[0].ActorID == rn.UserID {
 			return
 		}
 		rn.To = evs[0].ActorID
@@ -212,13 +211,15 @@ func (s *Service) withPresence(ctx context.Context, u *User) {
 	if s.presence == nil {
 		return
 	}
+	u.Status = StatusOffline
+	online, seen := s.presence.Presence(u.ID)
+	if !online && seen.IsZero() {
+		return // nothing to hide: no need to read the settings
+	}
 	us, err := s.store.UserSettings(ctx, u.ID)
 	if err != nil || !us.PresenceShown() {
-		u.Status = StatusOffline
 		return
 	}
-	online, seen := s.presence.Presence(u.ID)
-	u.Status = StatusOffline
 	if online {
 		u.Status = StatusOnline
 	}
@@ -308,28 +309,57 @@ func isNameByte(c byte) bool {
 // sender's read position and unread state, and the notifications of the
 // members it concerns.
 func (s *Service) afterSend(ctx context.Context, a Auth, msg Message) {
-	s.readMoved(ctx, msg.RoomID, a.User.ID, msg.Seq)
 	r, err := s.store.Room(ctx, msg.RoomID)
 	if err != nil {
-		s.log.Warn("notify room failed", "room_id", msg.RoomID, "err", err)
+		s.log.Warn("room after send failed", "room_id", msg.RoomID, "err", err)
 		return
 	}
-	settings, err := s.store.RoomSettings(ctx, msg.RoomID)
+	s.readMoved(ctx, r, a.User.ID, msg.Seq)
+	if err := s.notify(ctx, r, msg); err != nil {
+		s.log.Warn("notify failed", "room_id", msg.RoomID, "err", err)
+	}
+}
+
+// notify sends the notification frames of msg, a new message of r, to
+// the members its mentions, the room's kind and their settings call for.
+func (s *Service) notify(ctx context.Context, r Room, msg Message) error {
+	settings, err := s.store.RoomSettings(ctx, r.ID)
 	if err != nil {
-		s.log.Warn("notify settings failed", "room_id", msg.RoomID, "err", err)
-		return
+		return err
+	}
+	reasons, err := s.reasons(ctx, r, msg, settings)
+	if err != nil {
+		return err
 	}
 	now := s.clock.Now()
+	for id, reason := range reasons {
+		rs := settings[id]
+		notify := rs.effectiveNotify(r.Kind)
+		switch {
+		case id == msg.SenderID, rs.silenced(now), notify == NotifyNone,
+			notify == NotifyMentions && reason != ReasonMention:
+			continue
+		}
+		s.notice(ctx, Notice{Notification: &Notification{
+			UserID: id, Reason: reason, RoomID: r.ID, Message: msg,
+		}})
+	}
+	return nil
+}
+
+// reasons returns, for each member msg may notify, why: a mention, else a
+// direct message, else a message in a room they want all messages of.
+func (s *Service) reasons(ctx context.Context, r Room, msg Message,
+	settings map[string]RoomSettings) (map[string]string, error) {
 	reasons := map[string]string{}
 	for _, id := range msg.Mentions {
 		reasons[id] = ReasonMention
 	}
-	others := []string{}
+	var others []string
 	if r.Kind == KindDirect {
-		ids, err := s.store.MemberIDs(ctx, msg.RoomID)
+		ids, err := s.store.MemberIDs(ctx, r.ID)
 		if err != nil {
-			s.log.Warn("notify members failed", "room_id", msg.RoomID, "err", err)
-			return
+			return nil, err
 		}
 		others = ids
 	} else {
@@ -340,25 +370,15 @@ func (s *Service) afterSend(ctx context.Context, a Auth, msg Message) {
 		}
 	}
 	for _, id := range others {
-		if _, ok := reasons[id]; !ok {
-			reasons[id] = ReasonMessage
-			if r.Kind == KindDirect {
-				reasons[id] = ReasonDirect
-			}
-		}
-	}
-	for id, reason := range reasons {
-		rs := settings[id]
-		notify := rs.effectiveNotify(r.Kind)
-		switch {
-		case id == msg.SenderID, rs.silenced(now), notify == NotifyNone,
-			notify == NotifyMentions && reason != ReasonMention:
+		if _, ok := reasons[id]; ok {
 			continue
 		}
-		s.notice(ctx, Notice{Notification: &Notification{
-			UserID: id, Reason: reason, RoomID: msg.RoomID, Message: msg,
-		}})
+		reasons[id] = ReasonMessage
+		if r.Kind == KindDirect {
+			reasons[id] = ReasonDirect
+		}
 	}
+	return reasons, nil
 }
 
 // afterDelete sends the members for whom msg was unread their new unread

@@ -397,12 +397,12 @@ func (s *Service) afterDelete(ctx context.Context, msg Message) {
 // fetched records that the caller fetched the messages up to last: their
 // delivered position moves there, and its sender gets a receipt.
 func (s *Service) fetched(ctx context.Context, a Auth, last Message) {
-	moved, err := s.store.MarkDelivered(ctx, last.RoomID, a.User.ID, last.Seq)
+	moved, err := s.store.MarkDelivered(ctx, []Position{{RoomID: last.RoomID, UserID: a.User.ID, Seq: last.Seq}})
 	if err != nil {
 		s.log.Warn("mark delivered failed", "room_id", last.RoomID, "err", err)
 		return
 	}
-	if moved && last.SenderID != a.User.ID {
+	if len(moved) > 0 && last.SenderID != a.User.ID {
 		s.notice(ctx, Notice{Receipt: &ReceiptNotice{Kind: ReceiptDelivered, RoomID: last.RoomID,
 			UserID: a.User.ID, Seq: last.Seq, To: last.SenderID}})
 	}

@@ -16,6 +16,14 @@ type Receipt struct {
 	DeliveredSeq int64  `json:"delivered_seq"`
 }
 
+// Position is a seq of one member of a room, such as how far events have
+// been delivered to them.
+type Position struct {
+	RoomID string
+	UserID string
+	Seq    int64
+}
+
 // Notification settings of a member for one room (RoomSettings.Notify).
 const (
 	NotifyAll      = "all"

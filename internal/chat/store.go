@@ -149,9 +149,11 @@ type State interface {
 	// nothing: moved is false. It returns the position after the call.
 	// A non-member gives ErrNotFound.
 	MarkRead(ctx context.Context, roomID, userID string, seq int64) (pos int64, moved bool, err error)
-	// MarkDelivered moves userID's delivered position in roomID forward to
-	// seq, as MarkRead does the read position.
-	MarkDelivered(ctx context.Context, roomID, userID string, seq int64) (moved bool, err error)
+	// MarkDelivered moves each member's delivered position forward to the
+	// seq given, as MarkRead does the read position, all in one
+	// transaction, and returns those that moved. Positions of people who
+	// are not (or no longer) members are ignored.
+	MarkDelivered(ctx context.Context, ps []Position) (moved []Position, err error)
 	// Receipts returns up to limit members' positions in roomID ordered by
 	// user id, starting after the user id after ("" for the first page).
 	// A delivered position is never reported below the read position.

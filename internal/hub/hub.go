@@ -83,6 +83,9 @@ type Options struct {
 	// TrackDelivery turns delivered receipts on: the store's
 	// MarkDelivered is called for the members that messages reach.
 	TrackDelivery bool
+	// LargeRoom is the member count above which no delivered receipts
+	// are sent. Default chat.DefaultLargeRoom.
+	LargeRoom int
 	// Log defaults to slog.Default().
 	Log *slog.Logger
 }
@@ -105,13 +108,14 @@ type Hub struct {
 	stop    func()        // unsubscribes from the bus
 	loop    sync.WaitGroup
 
-	receipts *coalescer
-	grace    time.Duration
-	presMu   sync.Mutex
-	pres     map[string]*presence
-	tracking bool // TrackDelivery
-	delivMu  sync.Mutex
-	deliv    map[receiptKey]pendingDelivery
+	receipts  *coalescer
+	grace     time.Duration
+	presMu    sync.Mutex
+	pres      map[string]*presence
+	tracking  bool // TrackDelivery
+	largeRoom int
+	delivMu   sync.Mutex
+	deliv     map[receiptKey]pendingDelivery
 
 	fillMu      sync.Mutex // guards fillsClosed and fills.Add
 	fillsClosed bool
@@ -135,6 +139,10 @@ func New(o Options) *Hub {
 	}
 	h.grace, h.pres = o.PresenceGrace, map[string]*presence{}
 	h.tracking, h.deliv = o.TrackDelivery, map[receiptKey]pendingDelivery{}
+	h.largeRoom = o.LargeRoom
+	if h.largeRoom <= 0 {
+		h.largeRoom = chat.DefaultLargeRoom
+	}
 	for i := range h.shards {
 		h.shards[i].users = map[string]*user{}
 	}

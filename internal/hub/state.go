@@ -380,24 +380,49 @@ func (h *Hub) delivered(roomID, userID, senderID string, seq int64) {
 }
 
 // flushDelivered stores the delivered positions gathered since the last
-// flush and sends the senders their delivered receipts. It runs every
-// receipt interval: one write per member and room, whatever the traffic.
+// flush, in one transaction, and sends the senders their delivered
+// receipts. It runs every receipt interval, so a member costs at most one
+// row update per room and interval, whatever the traffic. In rooms above
+// LargeRoom members, no delivered receipt is sent: a sender would get one
+// per member; the receipts endpoint has them.
 func (h *Hub) flushDelivered() {
 	h.delivMu.Lock()
 	batch := h.deliv
 	h.deliv = map[receiptKey]pendingDelivery{}
 	h.delivMu.Unlock()
+	if len(batch) == 0 {
+		return
+	}
+	ps := make([]chat.Position, 0, len(batch))
+	senders := make(map[receiptKey]string, len(batch))
 	for k, d := range batch {
-		ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
-		moved, err := h.store.MarkDelivered(ctx, k.room, k.user, d.seq)
-		cancel()
-		if err != nil || !moved {
+		ps = append(ps, chat.Position{RoomID: k.room, UserID: k.user, Seq: d.seq})
+		senders[k] = d.sender
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
+	defer cancel()
+	moved, err := h.store.MarkDelivered(ctx, ps)
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Warn("hub: store delivered positions", "err", err)
+		}
+		return
+	}
+	large := map[string]bool{}
+	for _, p := range moved {
+		big, ok := large[p.RoomID]
+		if !ok {
+			r, err := h.store.Room(ctx, p.RoomID)
+			big = err != nil || r.MemberCount > h.largeRoom
+			large[p.RoomID] = big
+		}
+		if big {
 			continue
 		}
-		rn := chat.ReceiptNotice{Kind: chat.ReceiptDelivered, RoomID: k.room, UserID: k.user,
-			Seq: d.seq, To: d.sender}
+		rn := chat.ReceiptNotice{Kind: chat.ReceiptDelivered, RoomID: p.RoomID, UserID: p.UserID,
+			Seq: p.Seq, To: senders[receiptKey{room: p.RoomID, user: p.UserID}]}
 		if err := h.bus.Publish(h.ctx, chat.Notice{Receipt: &rn}); err != nil {
-			h.log.Warn("hub: publish receipt", "room_id", k.room, "err", err)
+			h.log.Warn("hub: publish receipt", "room_id", p.RoomID, "err", err)
 		}
 	}
 }

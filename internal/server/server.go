@@ -54,7 +54,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 	h := hub.New(hub.Options{
 		Store: store, Bus: bus, ResyncInterval: cfg.ResyncInterval,
 		ReceiptInterval: cfg.ReceiptInterval, PresenceGrace: cfg.PresenceGrace, TrackDelivery: true,
-		Log: log,
+		LargeRoom: cfg.LargeRoom,
+		Log:       log,
 	})
 	svc := chat.NewService(chat.Options{
 		Store:     store,

@@ -31,25 +31,39 @@ func insertMentions(ctx context.Context, tx *wtx, m chat.Message) error {
 	return nil
 }
 
-// MarkRead moves userID's read position in roomID forward to seq.
+// MarkDelivered moves delivered positions forward, in one transaction.
+func (s *Store) MarkDelivered(ctx context.Context, ps []chat.Position) ([]chat.Position, error) {
+	var moved []chat.Position
+	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		moved = moved[:0]
+		for _, p := range ps {
+			res, err := tx.exec(ctx, `UPDATE members SET delivered_seq = min(?,
+					(SELECT last_seq FROM rooms WHERE id = members.room_id))
+				WHERE room_id = ? AND user_id = ? AND delivered_seq < ?`,
+				p.Seq, p.RoomID, p.UserID, p.Seq)
+			if err != nil {
+				return fmt.Errorf("sqlite: delivered position: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				moved = append(moved, p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return moved, nil
+}
+
+// MarkRead moves userID's read position in roomID forward to seq, capped
+// at the room's last seq, and returns where it is after.
 func (s *Store) MarkRead(ctx context.Context, roomID, userID string, seq int64) (int64, bool, error) {
-	return s.advance(ctx, "read_seq", roomID, userID, seq)
-}
-
-// MarkDelivered moves userID's delivered position in roomID forward to seq.
-func (s *Store) MarkDelivered(ctx context.Context, roomID, userID string, seq int64) (bool, error) {
-	_, moved, err := s.advance(ctx, "delivered_seq", roomID, userID, seq)
-	return moved, err
-}
-
-// advance moves col (read_seq or delivered_seq) of a membership forward to
-// seq, capped at the room's last seq, and returns where it is after.
-func (s *Store) advance(ctx context.Context, col, roomID, userID string, seq int64) (int64, bool, error) {
 	var pos int64
 	var moved bool
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
 		var last int64
-		err := tx.queryRow(ctx, `SELECT m.`+col+`, r.last_seq FROM members m
+		err := tx.queryRow(ctx, `SELECT m.read_seq, r.last_seq FROM members m
 			JOIN rooms r ON r.id = m.room_id WHERE m.room_id = ? AND m.user_id = ?`,
 			roomID, userID).Scan(&pos, &last)
 		if err != nil {
@@ -59,10 +73,10 @@ func (s *Store) advance(ctx context.Context, col, roomID, userID string, seq int
 		if seq <= pos {
 			return nil
 		}
-		_, err = tx.exec(ctx, `UPDATE members SET `+col+` = ? WHERE room_id = ? AND user_id = ?`,
+		_, err = tx.exec(ctx, `UPDATE members SET read_seq = ? WHERE room_id = ? AND user_id = ?`,
 			seq, roomID, userID)
 		if err != nil {
-			return fmt.Errorf("sqlite: move %s: %w", col, err)
+			return fmt.Errorf("sqlite: read position: %w", err)
 		}
 		pos, moved = seq, true
 		return nil

@@ -92,20 +92,27 @@ func testDeliveredPositions(f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	r := f.room(chat.KindGroup, "g", alice, bob)
 	m1, m2 := f.send(r, alice, "1"), f.send(r, alice, "2")
-	moved, err := f.s.MarkDelivered(f.ctx, r.ID, bob.ID, m2.Seq)
-	f.must(err, "MarkDelivered")
-	if !moved {
-		f.Errorf("MarkDelivered did not move")
+	carol := f.user("carol")
+	ps := []chat.Position{
+		{RoomID: r.ID, UserID: bob.ID, Seq: m2.Seq},
+		{RoomID: r.ID, UserID: carol.ID, Seq: m2.Seq}, // not a member: ignored
+		{RoomID: r.ID, UserID: alice.ID, Seq: m2.Seq + 100},
 	}
-	moved, err = f.s.MarkDelivered(f.ctx, r.ID, bob.ID, m1.Seq)
+	moved, err := f.s.MarkDelivered(f.ctx, ps)
 	f.must(err, "MarkDelivered")
-	if moved {
-		f.Errorf("MarkDelivered moved backwards")
+	f.same(moved, []chat.Position{ps[0], ps[2]}, "MarkDelivered moved")
+	moved, err = f.s.MarkDelivered(f.ctx, []chat.Position{{RoomID: r.ID, UserID: bob.ID, Seq: m1.Seq}})
+	f.must(err, "MarkDelivered")
+	if len(moved) != 0 {
+		f.Errorf("MarkDelivered moved backwards: %v", moved)
 	}
-	rcs, err := f.s.Receipts(f.ctx, r.ID, bob.ID[:len(bob.ID)-1], 10)
+	rcs, err := f.s.Receipts(f.ctx, r.ID, "", 10)
 	f.must(err, "Receipts")
 	for _, rc := range rcs {
-		if rc.UserID == bob.ID && (rc.DeliveredSeq != m2.Seq || rc.ReadSeq != 2) {
+		switch {
+		case rc.UserID == alice.ID && rc.DeliveredSeq != m2.Seq:
+			f.Errorf("delivered beyond the head: %+v", rc)
+		case rc.UserID == bob.ID && (rc.DeliveredSeq != m2.Seq || rc.ReadSeq != 2):
 			f.Errorf("bob's receipt = %+v", rc)
 		}
 	}

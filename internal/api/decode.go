@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/strictjson"
 )
 
 // decode reads a JSON request body into v, strictly: one JSON object, no
@@ -35,15 +36,17 @@ func DecodeBody(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return invalidUTF8(body)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	var keyErr *strictjson.KeyError
+	switch err := strictjson.Decode(body, v); {
+	case err == nil:
+		return nil
+	case errors.Is(err, strictjson.ErrInvalidUTF8):
+		return &chat.Error{Code: chat.CodeValidationFailed, Message: "invalid UTF-8: a \\u escape names half a surrogate pair"}
+	case errors.As(err, &keyErr):
+		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", keyErr.Error())
+	default:
 		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", describe(err))
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: data after the object")
-	}
-	return nil
 }
 
 // invalidUTF8 names the top-level fields whose values hold invalid UTF-8,
@@ -71,8 +74,12 @@ func describe(err error) string {
 	switch {
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return "the body must be a JSON object"
 	case errors.As(err, &typ):
 		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.String())
+	case errors.Is(err, strictjson.ErrTrailing):
+		return "data after the object"
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	case errors.Is(err, io.ErrUnexpectedEOF):

@@ -8,9 +8,17 @@ import (
 )
 
 type authResponse struct {
-	Token string    `json:"token"`
-	User  chat.User `json:"user"`
+	Token string   `json:"token"`
+	User  selfView `json:"user"`
 }
+
+// selfView is one's own profile: a user with what only its owner sees.
+type selfView struct {
+	chat.User
+	IsAdmin bool `json:"is_admin,omitempty"`
+}
+
+func self(u chat.User) selfView { return selfView{u, u.IsAdmin} }
 
 func (s *server) register(w http.ResponseWriter, r *http.Request) {
 	var req struct {
@@ -29,7 +37,7 @@ func (s *server) register(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, authResponse{token, u})
+	writeJSON(w, http.StatusCreated, authResponse{token, self(u)})
 }
 
 func (s *server) login(w http.ResponseWriter, r *http.Request) {
@@ -47,7 +55,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, authResponse{token, u})
+	writeJSON(w, http.StatusOK, authResponse{token, self(u)})
 }
 
 func (s *server) logout(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +68,7 @@ func (s *server) logout(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) me(w http.ResponseWriter, r *http.Request) {
 	u, err := s.svc.Me(r.Context(), auth(r))
-	s.respond(w, r, http.StatusOK, u, err)
+	s.respond(w, r, http.StatusOK, self(u), err)
 }
 
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request) {
@@ -76,7 +84,7 @@ func (s *server) updateMe(w http.ResponseWriter, r *http.Request) {
 	u, err := s.svc.UpdateMe(r.Context(), auth(r), chat.ProfilePatch{
 		DisplayName: req.DisplayName, Settings: req.Settings,
 	})
-	s.respond(w, r, http.StatusOK, u, err)
+	s.respond(w, r, http.StatusOK, self(u), err)
 }
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {

@@ -79,7 +79,7 @@ func (s *Service) Delete(ctx context.Context, a Auth, roomID, messageID string) 
 	if err != nil {
 		return err
 	}
-	if msg.SenderID != a.User.ID && !isAdmin(m.Role) {
+	if msg.SenderID != a.User.ID && !s.moderates(ctx, roomID, m) {
 		return ErrForbidden
 	}
 	ev, changed, err := s.store.DeleteMessage(ctx, roomID, messageID, a.User.ID, s.clock.Now())
@@ -139,4 +139,15 @@ func (s *Service) Events(ctx context.Context, a Auth, roomID string, p Page) ([]
 		return nil, false, err
 	}
 	return s.store.Events(ctx, roomID, p)
+}
+
+// moderates reports whether member m may delete others' messages: owner and
+// admins may, except in direct rooms, where the creator's ownership must not
+// let one person delete the other's words.
+func (s *Service) moderates(ctx context.Context, roomID string, m Member) bool {
+	if !isAdmin(m.Role) {
+		return false
+	}
+	r, err := s.store.Room(ctx, roomID)
+	return err == nil && r.Kind != KindDirect
 }

@@ -325,6 +325,9 @@ func (s *Service) Directory(ctx context.Context, a Auth, q, after string, limit 
 		return nil, "", err
 	}
 	rooms, err := s.store.Directory(ctx, q, after, limit+1)
+	if errors.Is(err, ErrNotFound) {
+		return nil, "", Invalid("after", "invalid", "must be a cursor from a previous page's next")
+	}
 	if err != nil {
 		return nil, "", err
 	}

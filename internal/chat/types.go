@@ -8,11 +8,13 @@ import "time"
 // User is a person with an account. Username keeps the case it was typed in;
 // uniqueness and look-ups ignore case.
 type User struct {
-	ID          string    `json:"id"`
-	Username    string    `json:"username"`
-	DisplayName string    `json:"display_name"`
-	IsAdmin     bool      `json:"is_admin,omitempty"`
-	CreatedAt   time.Time `json:"-"`
+	ID          string `json:"id"`
+	Username    string `json:"username"`
+	DisplayName string `json:"display_name"`
+	// IsAdmin is shown only to the user themselves (see api's self), so
+	// that nobody can list a server's admins.
+	IsAdmin   bool      `json:"-"`
+	CreatedAt time.Time `json:"-"`
 	// Status and LastSeenAt are set on users fetched over REST: "online"
 	// or "offline", and when they were last connected, if known and not
 	// hidden.

@@ -138,7 +138,15 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	log.Info("parley serving", "addr", ln.Addr().String(), "database", s.cfg.DatabasePath(), "durability", s.cfg.Durability)
 
-	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	// Bodies are at most 1 MiB, so a client that takes 30 s to send one is
+	// holding a connection, not uploading; WebSocket connections set their
+	// own deadlines once upgraded.
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
 
@@ -151,7 +159,18 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
 	defer cancel()
-	errs := []error{s.Shutdown(sctx), hs.Shutdown(sctx)}
+	var errs []error
+	if err := s.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		errs = append(errs, err)
+	}
+	if err := hs.Shutdown(sctx); errors.Is(err, context.DeadlineExceeded) {
+		// Requests still running are cut off; what they had committed
+		// stays committed, and the store is closed cleanly below.
+		log.Warn("shutdown timeout: closing connections still open")
+		hs.Close()
+	} else {
+		errs = append(errs, err)
+	}
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		errs = append(errs, err)
 	}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
+	"github.com/parley-chat/parley/internal/strictjson"
 )
 
 // Frame types. Clients ignore server frame types they do not know.
@@ -53,11 +54,13 @@ type Frame struct {
 // the ref if one could be read, so that the error can name it.
 func DecodeFrame(b []byte) (Frame, error) {
 	var f Frame
-	err := json.Unmarshal(b, &f)
-	if !utf8.Valid(b) {
+	err := strictjson.DecodeTolerant(b, &f)
+	if !utf8.Valid(b) || errors.Is(err, strictjson.ErrInvalidUTF8) {
+		json.Unmarshal(b, &f)
 		return Frame{Ref: f.Ref}, chat.Errorf(chat.CodeInvalidRequest, "frame is not valid UTF-8")
 	}
 	if err != nil {
+		json.Unmarshal(b, &f)
 		return Frame{Ref: f.Ref}, chat.Errorf(chat.CodeInvalidRequest, "malformed frame: %s", describe(err))
 	}
 	if f.Type == "" {
@@ -77,6 +80,8 @@ func describe(err error) string {
 		return "a frame is a JSON object"
 	case errors.As(err, &se):
 		return "invalid JSON"
+	case errors.As(err, new(*strictjson.KeyError)), errors.Is(err, strictjson.ErrTrailing):
+		return err.Error()
 	}
 	return "invalid JSON"
 }

@@ -441,7 +441,10 @@ func (s *Store) Directory(ctx context.Context, q, after string, limit int) ([]ch
 	}
 	var afterKey string
 	if after != "" {
-		err := s.rq.queryRow(ctx, `SELECT name_key FROM rooms WHERE id = ?`, after).Scan(&afterKey)
+		// Only a public room may be a cursor: any other would tell whether
+		// it exists and where its name sorts.
+		err := s.rq.queryRow(ctx, `SELECT name_key FROM rooms WHERE id = ? AND kind = ?`,
+			after, chat.KindPublic).Scan(&afterKey)
 		if err != nil {
 			return nil, rowErr(err, "room %s", after)
 		}

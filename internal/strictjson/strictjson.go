@@ -1,0 +1,190 @@
+// Package strictjson decodes JSON from untrusted clients more strictly than
+// encoding/json: it refuses what encoding/json would silently change or
+// accept loosely, so that what Parley stores is exactly what was sent and a
+// proxy in front of it reads a request the way Parley does.
+package strictjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+)
+
+// Errors Decode returns besides those of encoding/json.
+var (
+	// ErrInvalidUTF8 means the bytes are not UTF-8, or a \u escape names
+	// half of a surrogate pair, which encoding/json would replace by U+FFFD.
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+	ErrTrailing    = errors.New("data after the JSON value")
+)
+
+// KeyError names a top-level key that is duplicated or matches no field
+// exactly (encoding/json matches keys regardless of case and keeps the last
+// of duplicates).
+type KeyError struct {
+	Key    string
+	Reason string
+}
+
+func (e *KeyError) Error() string { return fmt.Sprintf("key %q: %s", e.Key, e.Reason) }
+
+// Decode decodes one JSON value from b into v, a pointer to a struct: no
+// unknown, duplicated or miscased top-level keys, no trailing data, valid
+// UTF-8 with no lone surrogate escapes.
+func Decode(b []byte, v any) error {
+	return decode(b, v, false)
+}
+
+// DecodeTolerant is Decode for messages whose unknown keys are ignored, as
+// a protocol that grows needs; keys that differ from a field only in case
+// are still refused.
+func DecodeTolerant(b []byte, v any) error {
+	return decode(b, v, true)
+}
+
+func decode(b []byte, v any, tolerant bool) error {
+	if !utf8.Valid(b) || !validEscapes(b) {
+		return ErrInvalidUTF8
+	}
+	if err := checkKeys(b, v, tolerant); err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if !tolerant {
+		dec.DisallowUnknownFields()
+	}
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return ErrTrailing
+	}
+	return nil
+}
+
+// checkKeys checks the top-level keys of an object against v's fields.
+// Anything that is not an object is left for the decoder to refuse.
+func checkKeys(b []byte, v any, tolerant bool) error {
+	fields := fieldNames(reflect.TypeOf(v))
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		switch {
+		case seen[key]:
+			return &KeyError{key, "appears twice"}
+		case fields != nil && !fields[key] && (!tolerant || foldsTo(fields, key)):
+			return &KeyError{key, "is not a known field (names are case-sensitive)"}
+		}
+		seen[key] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// foldsTo reports whether key matches a field name in another letter case.
+func foldsTo(fields map[string]bool, key string) bool {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldNames returns the JSON names of a struct's fields, or nil when t is
+// not a pointer to a struct.
+func fieldNames(t reflect.Type) map[string]bool {
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	names := map[string]bool{}
+	for f := range t.Elem().Fields() {
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch name {
+		case "-":
+		case "":
+			names[f.Name] = true
+		default:
+			names[name] = true
+		}
+	}
+	return names
+}
+
+// validEscapes reports whether every \u escape inside the JSON strings of
+// b that names a surrogate is half of a well-formed pair.
+func validEscapes(b []byte) bool {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString && i+1 < len(b):
+			i++
+			if b[i] != 'u' {
+				continue
+			}
+			r, ok := hex4(b, i+1)
+			if !ok {
+				continue // encoding/json refuses it
+			}
+			i += 4
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return false
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+2 >= len(b) || b[i+1] != '\\' || b[i+2] != 'u' {
+					return false
+				}
+				lo, ok := hex4(b, i+3)
+				if !ok || lo < 0xDC00 || lo > 0xDFFF {
+					return false
+				}
+				i += 6
+			}
+		}
+	}
+	return true
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		var d byte
+		switch {
+		case c >= '0' && c <= '9':
+			d = c - '0'
+		case c >= 'a' && c <= 'f':
+			d = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
+}

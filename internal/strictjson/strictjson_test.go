@@ -1,0 +1,83 @@
+package strictjson
+
+import (
+	"errors"
+	"testing"
+)
+
+type req struct {
+	Text     string `json:"text"`
+	ClientID string `json:"client_id"`
+}
+
+func TestDecode(t *testing.T) {
+	good := map[string]req{
+		`{"text": "hi"}`:                       {Text: "hi"},
+		`{"text": "\ud83d\ude42 ok"}`:          {Text: "🙂 ok"},
+		`{"text": "\\ud800 is literal"}`:       {Text: `\ud800 is literal`},
+		`{"text": "a", "client_id": "\u00e9"}`: {Text: "a", ClientID: "é"},
+	}
+	for in, want := range good {
+		var got req
+		if err := Decode([]byte(in), &got); err != nil || got != want {
+			t.Errorf("%s: got %+v, %v", in, got, err)
+		}
+	}
+	bad := map[string]error{
+		`{"text": "\ud800"}`:              ErrInvalidUTF8,
+		`{"text": "\udc00x"}`:             ErrInvalidUTF8,
+		`{"text": "\ud800\u0041"}`:        ErrInvalidUTF8,
+		"{\"text\": \"\xff\"}":            ErrInvalidUTF8,
+		`{"text": "a"} x`:                 ErrTrailing,
+		`{"Text": "a"}`:                   &KeyError{},
+		`{"text": "a", "text": "b"}`:      &KeyError{},
+		`{"text": "a", "colour": "blue"}`: &KeyError{},
+	}
+	for in, want := range bad {
+		var got req
+		err := Decode([]byte(in), &got)
+		var ke *KeyError
+		if _, isKey := want.(*KeyError); isKey && !errors.As(err, &ke) || !isKey && !errors.Is(err, want) {
+			t.Errorf("%s: got %v, want %v", in, err, want)
+		}
+	}
+	// Tolerant decoding ignores unknown keys but not miscased ones.
+	var r req
+	if err := DecodeTolerant([]byte(`{"text": "a", "future": 1}`), &r); err != nil {
+		t.Errorf("tolerant: %v", err)
+	}
+	if err := DecodeTolerant([]byte(`{"TEXT": "a"}`), &r); err == nil {
+		t.Error("tolerant accepted a miscased key")
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"text": "hi"}`, `{"text": "\ud800"}`, `{"text":"a","text":"b"}`, `[]`, `"x"`, `{"a":{"b":[1,2]}}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var r req
+		if Decode(b, &r) == nil {
+			for _, c := range r.Text + r.ClientID {
+				if c == 0xFFFD && !containsReplacement(b) {
+					t.Fatalf("accepted a replaced character from %q", b)
+				}
+			}
+		}
+	})
+}
+
+func containsReplacement(b []byte) bool {
+	s := string(b)
+	for _, c := range s {
+		if c == 0xFFFD {
+			return true
+		}
+	}
+	for i := 0; i+6 <= len(s); i++ {
+		if s[i] == '\\' && (s[i+1:i+6] == "ufffd" || s[i+1:i+6] == "uFFFD") {
+			return true
+		}
+	}
+	return false
+}

@@ -29,6 +29,7 @@ type Options struct {
 }
 
 type server struct {
+	mux     *http.ServeMux
 	svc     *chat.Service
 	maxBody int64
 	log     *slog.Logger
@@ -44,6 +45,7 @@ func New(o Options) http.Handler {
 		s.log = slog.Default()
 	}
 	mux := http.NewServeMux()
+	s.mux = mux
 	s.routes(mux, o)
 	return s.middleware(mux)
 }
@@ -240,5 +242,24 @@ func (s *server) openapi(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowed(r); len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		s.writeError(w, r, chat.Errorf("method_not_allowed", "%s is not allowed here; use %s",
+			r.Method, strings.Join(allow, " or ")))
+		return
+	}
 	s.writeError(w, r, chat.Errorf(chat.CodeNotFound, "no such endpoint"))
+}
+
+// allowed lists the methods that have a route for r's path.
+func (s *server) allowed(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/api/v1/" && pattern != "/" && pattern != "" {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }

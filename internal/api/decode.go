@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -80,6 +81,8 @@ func describe(err error) string {
 		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.String())
 	case errors.Is(err, strictjson.ErrTrailing):
 		return "data after the object"
+	case errors.Is(err, strictjson.ErrNotObject):
+		return "the body must be a JSON object"
 	case errors.Is(err, io.EOF):
 		return "empty body"
 	case errors.Is(err, io.ErrUnexpectedEOF):
@@ -97,6 +100,13 @@ func queryInt(r *http.Request, name string) (int64, error) {
 		return 0, nil
 	}
 	n, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		// Larger than any seq or limit: as good as the largest.
+		if strings.HasPrefix(v, "-") {
+			return 0, chat.Invalid(name, "invalid", "must not be negative")
+		}
+		return 1<<63 - 1, nil
+	}
 	if err != nil {
 		return 0, chat.Invalid(name, "invalid", "must be an integer")
 	}
@@ -107,7 +117,8 @@ func queryInt(r *http.Request, name string) (int64, error) {
 // newest page.
 func page(r *http.Request) (chat.Page, error) {
 	q := r.URL.Query()
-	if q.Has("before") && q.Has("after") {
+	hasBefore, hasAfter := q.Get("before") != "", q.Get("after") != ""
+	if hasBefore && hasAfter {
 		return chat.Page{}, chat.Errorf(chat.CodeInvalidRequest, "give before or after, not both")
 	}
 	before, err := queryInt(r, "before")
@@ -127,9 +138,11 @@ func page(r *http.Request) (chat.Page, error) {
 	}
 	p := chat.Page{Before: before, After: after, Limit: int(limit)}
 	switch {
-	case q.Has("before") && before <= 0:
+	case hasBefore && before <= 0:
 		return p, chat.Invalid("before", "invalid", "must be a positive seq")
-	case !q.Has("after") && !q.Has("before"):
+	case p.Limit == 0 && q.Get("limit") != "":
+		return p, chat.Invalid("limit", "invalid", "must be at least 1")
+	case !hasAfter && !hasBefore:
 		p.Before = chat.NewestPage
 	}
 	return chat.CheckPage(p)

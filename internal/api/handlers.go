@@ -313,10 +313,10 @@ func limitParam(r *http.Request, def, max int64) (int, error) {
 	switch {
 	case err != nil:
 		return 0, err
-	case n < 0:
-		return 0, chat.Invalid("limit", "invalid", "must be positive")
-	case n == 0:
+	case r.URL.Query().Get("limit") == "":
 		n = def
+	case n < 1:
+		return 0, chat.Invalid("limit", "invalid", "must be at least 1")
 	case n > max:
 		n = max
 	}

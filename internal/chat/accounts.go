@@ -27,7 +27,8 @@ type Registration struct {
 	InviteCode string
 }
 
-// tokenTouchEvery bounds how often a token's last use is written: idle
+// tokenTouchEvery bounds how often a token's last use is written (or a
+// tenth of the idle time, if shorter): idle
 // expiry is measured in days, so minute precision costs nothing and saves a
 // write on most requests.
 const tokenTouchEvery = time.Minute
@@ -98,7 +99,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Auth, error) 
 	if err != nil {
 		return Auth{}, err
 	}
-	if now.Sub(lastUsed) > tokenTouchEvery {
+	if now.Sub(lastUsed) > min(tokenTouchEvery, s.tokenIdle/10) {
 		if err := s.store.TouchToken(ctx, hash, now); err != nil {
 			return Auth{}, err
 		}

@@ -164,7 +164,8 @@ func (s *Service) UpdateRoom(ctx context.Context, a Auth, id string, p RoomPatch
 	if !isAdmin(m.Role) {
 		return RoomView{}, ErrForbidden
 	}
-	if err := s.checkPatch(ctx, id, p); err != nil {
+	p, err = s.checkPatch(ctx, id, p)
+	if err != nil {
 		return RoomView{}, err
 	}
 	if p.Name != nil || p.Topic != nil {
@@ -177,23 +178,33 @@ func (s *Service) UpdateRoom(ctx context.Context, a Auth, id string, p RoomPatch
 	return s.view(ctx, id, a.User.ID)
 }
 
-func (s *Service) checkPatch(ctx context.Context, id string, p RoomPatch) error {
-	if p.Topic != nil {
-		if err := checkName("topic", *p.Topic, MaxTopicRunes, true); err != nil {
-			return err
-		}
-	}
-	if p.Name == nil {
-		return nil
-	}
+// checkPatch validates p and drops the fields that would not change, so a
+// patch that changes nothing records no event.
+func (s *Service) checkPatch(ctx context.Context, id string, p RoomPatch) (RoomPatch, error) {
 	r, err := s.store.Room(ctx, id)
 	if err != nil {
-		return err
+		return p, err
 	}
-	if r.Kind == KindDirect {
-		return Invalid("name", "not_allowed", "direct rooms have no name")
+	if r.Kind == KindDirect && (p.Name != nil || p.Topic != nil) {
+		return p, Invalid("name", "not_allowed", "direct rooms have neither name nor topic")
 	}
-	return checkName("name", *p.Name, MaxRoomNameRunes, false)
+	if p.Topic != nil {
+		if err := checkName("topic", *p.Topic, MaxTopicRunes, true); err != nil {
+			return p, err
+		}
+		if *p.Topic == r.Topic {
+			p.Topic = nil
+		}
+	}
+	if p.Name != nil {
+		if err := checkName("name", *p.Name, MaxRoomNameRunes, false); err != nil {
+			return p, err
+		}
+		if *p.Name == r.Name {
+			p.Name = nil
+		}
+	}
+	return p, nil
 }
 
 // Members returns a page of a room's members and the cursor of the next

@@ -44,12 +44,23 @@ func checkText(field, s string, max int, allowEmpty bool) error {
 		return Invalid(field, "invalid_utf8", "must be valid UTF-8")
 	case strings.IndexByte(s, 0) >= 0:
 		return Invalid(field, "invalid_character", "must not contain NUL")
-	case !allowEmpty && strings.TrimSpace(s) == "":
+	case !allowEmpty && blank(s):
 		return Invalid(field, "required", "must not be empty")
 	case utf8.RuneCountInString(s) > max:
 		return Invalid(field, "too_long", "must be at most "+itoa(max)+" characters")
 	}
 	return nil
+}
+
+// blank reports whether s shows nothing: only spaces, invisible format
+// characters (zero-width spaces and joiners) and combining marks.
+func blank(s string) bool {
+	for _, r := range s {
+		if !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf, unicode.Mn, unicode.Me) {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckMessageText validates the text of a message: 1–4000 code points of

@@ -9,7 +9,7 @@ import (
 
 func TestCheckMessageText(t *testing.T) {
 	ok := []string{"x", strings.Repeat("é", MaxMessageRunes), "tab\tand\nnewline", "🙂"}
-	bad := []string{"", "  \n\t", strings.Repeat("a", MaxMessageRunes+1), "nul\x00", "bad\xff"}
+	bad := []string{"", "  \n\t", "\u200b\u200b", "\u0301\u0301", strings.Repeat("a", MaxMessageRunes+1), "nul\x00", "bad\xff"}
 	for _, s := range ok {
 		if err := CheckMessageText(s); err != nil {
 			t.Errorf("%.20q: %v", s, err)
@@ -59,7 +59,7 @@ func FuzzCheckMessageText(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		err := CheckMessageText(s)
 		want := utf8.ValidString(s) && !strings.ContainsRune(s, 0) &&
-			strings.TrimSpace(s) != "" && utf8.RuneCountInString(s) <= MaxMessageRunes
+			!blank(s) && utf8.RuneCountInString(s) <= MaxMessageRunes
 		if (err == nil) != want {
 			t.Fatalf("%q: err %v, want valid=%v", s, err, want)
 		}

@@ -3,6 +3,7 @@ package server_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -84,3 +85,49 @@ func TestDirectRoomOwnerCannotDeleteThePeer(t *testing.T) {
 }
 
 func jsonBytes(v any) ([]byte, error) { return json.Marshal(v) }
+
+func TestContractEdges(t *testing.T) {
+	ts := newTestServer(t)
+	c, _ := ts.user("edge")
+	_, peer := ts.user("peer")
+	room, _, _ := c.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "edges", Topic: "t"})
+	dm, _, _ := c.CreateRoom(ctx(t), client.NewRoom{Kind: "direct", UserID: peer.ID})
+	for i := range 3 {
+		c.Send(ctx(t), room.ID, fmt.Sprint(i), "")
+	}
+	msgs := "/api/v1/rooms/" + room.ID + "/messages"
+
+	// A wrong method on a real path is 405 with Allow, not 404.
+	_, err := c.Do(ctx(t), "PUT", "/api/v1/rooms", nil, nil)
+	if e := apiError(t, err, 405, "method_not_allowed"); !strings.Contains(e.Message, "GET") {
+		t.Errorf("405 message %q does not name the allowed methods", e.Message)
+	}
+	// Query edges: empty means absent, limit 0 is refused, huge limits cap.
+	var page struct {
+		Messages []client.Message `json:"messages"`
+	}
+	for _, q := range []string{"?before=", "?after=&limit=", "?limit=99999999999999999999"} {
+		if _, err := c.Do(ctx(t), "GET", msgs+q, nil, &page); err != nil || len(page.Messages) != 3 {
+			t.Errorf("%s: %d messages, %v", q, len(page.Messages), err)
+		}
+	}
+	_, err = c.Do(ctx(t), "GET", msgs+"?limit=0", nil, nil)
+	apiError(t, err, 400, "validation_failed")
+	// A body must be an object.
+	_, err = c.DoRaw(ctx(t), "POST", msgs, "application/json", strings.NewReader("null"), nil)
+	apiError(t, err, 400, "invalid_request")
+	// Invisible names and text are blank.
+	_, err = c.UpdateMe(ctx(t), map[string]any{"display_name": "\u200b\u200b"})
+	apiError(t, err, 400, "validation_failed")
+	_, _, err = c.Send(ctx(t), room.ID, "\u200b\u0301", "")
+	apiError(t, err, 400, "validation_failed")
+	// Direct rooms have no topic either.
+	_, err = c.UpdateRoom(ctx(t), dm.ID, map[string]any{"topic": "x"})
+	apiError(t, err, 400, "validation_failed")
+	// A patch that changes nothing records no event.
+	before := lastEvent(t, c, room.ID).Seq
+	must[client.Room](t)(c.UpdateRoom(ctx(t), room.ID, map[string]any{"name": "edges", "topic": "t"}))
+	if after := lastEvent(t, c, room.ID).Seq; after != before {
+		t.Errorf("no-op patch appended an event: seq %d → %d", before, after)
+	}
+}

@@ -21,6 +21,9 @@ var (
 	// half of a surrogate pair, which encoding/json would replace by U+FFFD.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8")
 	ErrTrailing    = errors.New("data after the JSON value")
+	// ErrNotObject means the value is not the JSON object a struct needs;
+	// encoding/json would take null as an empty one.
+	ErrNotObject = errors.New("the value must be a JSON object")
 )
 
 // KeyError names a top-level key that is duplicated or matches no field
@@ -72,7 +75,14 @@ func decode(b []byte, v any, tolerant bool) error {
 func checkKeys(b []byte, v any, tolerant bool) error {
 	fields := fieldNames(reflect.TypeOf(v))
 	dec := json.NewDecoder(bytes.NewReader(b))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil // the decoder describes it
+	}
+	if tok != json.Delim('{') {
+		if fields != nil {
+			return ErrNotObject
+		}
 		return nil
 	}
 	seen := map[string]bool{}

@@ -29,6 +29,8 @@ func TestDecode(t *testing.T) {
 		`{"text": "\ud800\u0041"}`:        ErrInvalidUTF8,
 		"{\"text\": \"\xff\"}":            ErrInvalidUTF8,
 		`{"text": "a"} x`:                 ErrTrailing,
+		`null`:                            ErrNotObject,
+		`["text"]`:                        ErrNotObject,
 		`{"Text": "a"}`:                   &KeyError{},
 		`{"text": "a", "text": "b"}`:      &KeyError{},
 		`{"text": "a", "colour": "blue"}`: &KeyError{},

@@ -80,7 +80,8 @@ func describe(err error) string {
 		return "a frame is a JSON object"
 	case errors.As(err, &se):
 		return "invalid JSON"
-	case errors.As(err, new(*strictjson.KeyError)), errors.Is(err, strictjson.ErrTrailing):
+	case errors.As(err, new(*strictjson.KeyError)), errors.Is(err, strictjson.ErrTrailing),
+		errors.Is(err, strictjson.ErrNotObject):
 		return err.Error()
 	}
 	return "invalid JSON"

@@ -22,7 +22,6 @@ const SESSION_KEY = 'parley.session';
 const NOTICE_KEY = 'parley.notice';
 const SETTINGS_KEY = 'parley.settings';
 const PREFS_KEY = 'parley.roomPrefs';
-const POLL_EVERY = 5_000;
 const NOTIFY_MAX_AGE = 120_000; // replayed messages older than this stay quiet
 
 function loadJSON(storage, key, fallback) {
@@ -53,9 +52,6 @@ class App {
     this.outbox = null;
     this.activeID = null;
     this.resuming = false;
-    this.everOpened = false;
-    this.wsMissing = false;
-    this.pollTimer = 0;
     this.catching = new Map(); // room id → catch-up in progress
     this.discovering = new Map(); // room id → fetch of a room not yet known
     this.fetchingUsers = new Set();
@@ -189,8 +185,6 @@ class App {
   // fills any gap the server would not replay over REST, then sends what
   // waits in the outbox.
   async ready(f) {
-    this.everOpened = true;
-    this.stopPolling();
     if (f.user) this.setMe(f.user);
     this.resuming = true;
     try {
@@ -289,7 +283,7 @@ class App {
           if (!page.has_more || page.events.length === 0) return;
         }
       } catch {
-        // The next connection or poll tries again.
+        // The next connection tries again.
       } finally {
         this.catching.delete(id);
       }
@@ -301,14 +295,12 @@ class App {
   connState(state, info = {}) {
     document.body.dataset.conn = state;
     const label = { connecting: 'Connecting…', open: 'Online', offline: 'Offline', stopped: '' }[state];
-    $('conn-state').textContent = this.wsMissing && state !== 'open' ? 'Online (no live updates)' : label;
+    $('conn-state').textContent = label;
     if (state === 'open' || state === 'stopped') {
       this.banner('');
       return;
     }
     if (state === 'offline') {
-      if (!this.everOpened && !this.wsMissing) this.probeSocket();
-      if (this.wsMissing) return;
       const secs = Math.max(1, Math.round((info.retryIn || 0) / 1000));
       this.banner(`Offline. Messages you send will go out when the connection returns. Reconnecting in ${secs} s…`, true);
     }
@@ -327,40 +319,6 @@ class App {
     }
   }
 
-  // probeSocket asks whether the server has a WebSocket endpoint at all.
-  // Without one the client polls over REST and sends over REST.
-  async probeSocket() {
-    try {
-      const res = await fetch('/api/v1/ws', { cache: 'no-store' });
-      if (res.status !== 404) return;
-    } catch {
-      return;
-    }
-    this.wsMissing = true;
-    $('conn-state').textContent = 'Online (no live updates)';
-    this.banner('');
-    this.poll();
-    this.outbox.flush();
-  }
-
-  // poll checks every room for news while there is no live connection.
-  async poll() {
-    clearTimeout(this.pollTimer);
-    try {
-      this.store.setRooms((await this.api.rooms()).rooms);
-      for (const r of this.store.rooms.values()) if (r.last_seq > r.seq || r.buffer.length) this.catchUp(r.id);
-      this.outbox.flush();
-    } catch {
-      // Try again at the next tick.
-    }
-    this.pollTimer = setTimeout(() => this.poll(), POLL_EVERY);
-  }
-
-  stopPolling() {
-    clearTimeout(this.pollTimer);
-    this.pollTimer = 0;
-  }
-
   // Messages.
 
   send(text) {
@@ -370,8 +328,8 @@ class App {
     this.outbox.flush();
   }
 
-  // deliver sends one outbox item: over the socket when it is up, over
-  // REST when the server has no socket; otherwise it waits.
+  // deliver sends one outbox item over the socket when it is up;
+  // otherwise it waits for the next connection.
   async deliver(item) {
     if (this.socket?.ready) {
       const ack = await this.socket.request({
@@ -379,7 +337,6 @@ class App {
       });
       return ack.message;
     }
-    if (this.wsMissing) return this.api.send(item.room_id, item.text, item.client_id);
     throw new SocketError('disconnected', 'not connected');
   }
 

@@ -79,6 +79,10 @@ type Config struct {
 	// LargeRoom is the member count above which a room's receipts go only
 	// to the sender of the message concerned. Default 100.
 	LargeRoom int
+	// PprofListen, if set, is a TCP address on which net/http/pprof serves
+	// profiles, apart from the main listener; it is for profiling and
+	// should stay on a loopback address. Default "" (off).
+	PprofListen string
 }
 
 // Values of Config.Durability.
@@ -106,6 +110,12 @@ var options = []option{
 		help:  "TCP address to serve HTTP on",
 		field: func(c *Config) any { return &c.Listen },
 		check: checkListen,
+	},
+	{
+		name: "pprof-listen", def: "",
+		help:  "if set, TCP address to serve net/http/pprof profiles on (keep it on loopback)",
+		field: func(c *Config) any { return &c.PprofListen },
+		check: checkPprofListen,
 	},
 	{
 		name: "data-dir", def: "./parley-data",
@@ -447,6 +457,16 @@ func (c Config) DatabasePath() string {
 func checkListen(c Config) error {
 	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 		return fmt.Errorf("%q is not a host:port address", c.Listen)
+	}
+	return nil
+}
+
+func checkPprofListen(c Config) error {
+	if c.PprofListen == "" {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(c.PprofListen); err != nil {
+		return fmt.Errorf("%q is not a host:port address", c.PprofListen)
 	}
 	return nil
 }

@@ -124,6 +124,7 @@ func TestInvalidNamesOption(t *testing.T) {
 		{args: []string{"--resume-limit", "499"}, want: "resume-limit"},
 		{args: []string{"--ws-read-limit", "10"}, want: "ws-read-limit"},
 		{args: []string{"--listen", "8080"}, want: "listen"},
+		{args: []string{"--pprof-listen", "6060"}, want: "pprof-listen"},
 		{args: []string{"--database", "mysql://x"}, want: "database"},
 		{args: []string{"--no-such-option", "x"}, want: "no-such-option"},
 		{args: []string{"serve"}, want: `"serve"`},
@@ -174,13 +175,13 @@ func TestUsageListsEveryOption(t *testing.T) {
 		}
 	}
 	// Every field of Config has an option.
-	if len(names) != len(options) || len(options) != 21 {
-		t.Errorf("%d options, %d distinct; want 21", len(options), len(names))
+	if len(names) != len(options) || len(options) != 22 {
+		t.Errorf("%d options, %d distinct; want 22", len(options), len(names))
 	}
 	for _, n := range []string{"listen", "data-dir", "database", "durability", "log-level", "token-idle",
 		"hash-concurrency", "max-body", "ws-auth-timeout", "ws-ping-interval", "ws-pong-timeout",
 		"ws-write-timeout", "ws-queue", "ws-read-limit", "resume-limit", "resync-interval", "shutdown-timeout",
-		"typing-timeout", "presence-grace", "receipt-interval", "large-room"} {
+		"typing-timeout", "presence-grace", "receipt-interval", "large-room", "pprof-listen"} {
 		if !names[n] {
 			t.Errorf("no option %q", n)
 		}

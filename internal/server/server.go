@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/parley-chat/parley/internal/api"
@@ -149,6 +150,27 @@ func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	}
 	done := make(chan error, 1)
 	go func() { done <- hs.Serve(ln) }()
+
+	// Profiles are served on a listener of their own, never on the public
+	// one, and only when asked for; it closes with the process.
+	if s.cfg.PprofListen != "" {
+		pln, err := net.Listen("tcp", s.cfg.PprofListen)
+		if err != nil {
+			hs.Close()
+			s.Close()
+			return fmt.Errorf("pprof listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		ps := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		defer ps.Close()
+		go ps.Serve(pln)
+		log.Info("pprof serving", "addr", pln.Addr().String())
+	}
 
 	select {
 	case err := <-done:

@@ -3,7 +3,6 @@ package ws
 import (
 	"context"
 	"errors"
-	"net"
 	"sync"
 	"time"
 
@@ -25,7 +24,7 @@ const closeInternal = int(websocket.StatusInternalError)
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
-	nc    net.Conn
+	nc    *corkConn
 	id    string
 	auth  chat.Auth
 	token string
@@ -323,16 +322,25 @@ func (c *conn) writeLoop(s *hub.Session) {
 	}
 }
 
-// write writes frames, each under the write timeout.
+// write writes frames, each under the write timeout. Several frames go
+// out in one network write (see corkConn): one message per frame, as
+// always, but one system call per batch rather than per frame.
 func (c *conn) write(frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
+	if len(frames) > 1 {
+		c.nc.cork()
+	}
 	for _, f := range frames {
 		c.nc.SetWriteDeadline(time.Now().Add(c.h.o.WriteTimeout))
 		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
+			c.nc.uncork()
 			return err
 		}
+	}
+	if err := c.nc.uncork(); err != nil {
+		return err
 	}
 	// Pings are written between batches without a deadline of ours; the
 	// library bounds control frames itself.

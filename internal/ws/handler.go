@@ -294,7 +294,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // no allocation, where a context per write would.
 type hijacker struct {
 	http.ResponseWriter
-	conn net.Conn
+	conn *corkConn
 }
 
 // Hijack also swaps the server's 4 KiB read and write buffers for smaller
@@ -305,11 +305,13 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = c
+	w.conn = &corkConn{Conn: c}
 	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
-		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(c, writeBuffer))
+		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(w.conn, writeBuffer))
 	}
-	return c, brw, nil
+	// The library writes through brw.Writer reset onto the connection
+	// returned here, so every write passes through w.conn.
+	return w.conn, brw, nil
 }
 
 // Buffer sizes of a connection: a typical event frame fits in one write.

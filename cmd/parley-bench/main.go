@@ -20,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,7 @@ type Options struct {
 	AdminPassword string        `json:"-"`
 	Duration      time.Duration `json:"duration"`
 	JSON          string        `json:"-"`
+	CPUProfile    string        `json:"-"`
 	SourceAddrs   []string      `json:"source_addrs,omitempty"`
 	Procs         int           `json:"procs"`
 	ServerPID     int           `json:"server_pid,omitempty"`
@@ -84,6 +86,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if o.Plan != "" {
 		return runShard(ctx, o, stdout, stderr)
 	}
@@ -113,6 +126,7 @@ func parseOptions(scenario string, args []string, stderr io.Writer) (Options, er
 	fs.StringVar(&o.AdminPassword, "admin-password", "bench-admin-password", "the admin account's password")
 	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to send (or, for connections, to hold the sessions)")
 	fs.StringVar(&o.JSON, "json", "", "also write the results to this file as JSON")
+	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the generator's own CPU profile (of this process only) to this file")
 	addrs := fs.String("source-addrs", "", "comma-separated local IPs to dial from, such as 127.0.0.1,127.0.0.2")
 	fs.IntVar(&o.Procs, "procs", 1, "run the load in this many processes (shards) and merge their results")
 	fs.IntVar(&o.ServerPID, "server-pid", 0, "pid of the server, to read its memory and CPU from /proc")

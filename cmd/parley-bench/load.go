@@ -198,6 +198,9 @@ func (l *connLoad) Close() { closeAll(l.sessions) }
 func closeAll(ss []*client.Session) {
 	var wg sync.WaitGroup
 	for _, s := range ss {
+		if s == nil {
+			continue
+		}
 		wg.Go(func() { s.Close() })
 	}
 	wg.Wait()

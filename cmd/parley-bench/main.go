@@ -55,6 +55,9 @@ type Options struct {
 	Drain    time.Duration `json:"drain,omitempty"`
 	FindMax  bool          `json:"find_max,omitempty"`
 	P99Limit time.Duration `json:"p99_limit,omitempty"`
+	// Receivers is "client" (every member a client.Session) or "raw"
+	// (members that do not send only count frames; see rawReceiver).
+	Receivers string `json:"receivers,omitempty"`
 
 	// history
 	Messages int `json:"messages,omitempty"`
@@ -153,6 +156,7 @@ func parseOptions(scenario string, args []string, stderr io.Writer) (Options, er
 		fs.DurationVar(&o.Drain, "drain", 5*time.Second, "after sending, how long to wait for deliveries still on their way")
 		fs.BoolVar(&o.FindMax, "find-max", false, "search for the highest rate with zero loss and p99 under --p99-limit")
 		fs.DurationVar(&o.P99Limit, "p99-limit", 100*time.Millisecond, "the p99 latency a --find-max trial must stay under")
+		fs.StringVar(&o.Receivers, "receivers", "client", "members that do not send: client (the Go client, full JSON decoding) or raw (count frames by scanning their bytes, to spare the generator's CPU)")
 	case "history":
 		fs.IntVar(&o.Messages, "messages", 5000, "messages to put in the room before reading")
 		fs.IntVar(&o.Readers, "readers", 16, "concurrent readers")
@@ -183,6 +187,9 @@ func (o Options) validate() error {
 	case o.FindMax && o.Rate <= 0:
 		return errors.New("--find-max needs a starting --rate")
 	case o.Scenario == "fanout" || o.Scenario == "persistence":
+		if o.Receivers != "client" && o.Receivers != "raw" {
+			return errors.New("--receivers must be client or raw")
+		}
 		if o.Rooms < 1 || o.Members < 1 || o.Senders < 1 || o.Senders > o.Rooms*o.Members || o.Inflight < 1 {
 			return errors.New("need --rooms, --members, --inflight ≥ 1 and 1 ≤ --senders ≤ rooms × members")
 		}

@@ -13,8 +13,15 @@ import (
 )
 
 // TestFanoutSmoke runs a tiny fan-out against an in-process server and
-// checks that every acknowledged message reached every member once.
+// checks that every acknowledged message reached every member once, with
+// either kind of receiver.
 func TestFanoutSmoke(t *testing.T) {
+	for _, recv := range []string{"client", "raw"} {
+		t.Run(recv, func(t *testing.T) { fanoutSmoke(t, recv) })
+	}
+}
+
+func fanoutSmoke(t *testing.T, receivers string) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(t.Context(), config.Config{DataDir: t.TempDir()}, log,
 		server.Deps{HashCost: chat.HashCost{Time: 1, Memory: 64}})
@@ -28,7 +35,8 @@ func TestFanoutSmoke(t *testing.T) {
 	})
 
 	o, err := parseOptions("fanout", []string{"--targets", hs.URL, "--rooms", "2", "--members", "3",
-		"--senders", "2", "--rate", "100", "--duration", "500ms", "--drain", "2s"}, io.Discard)
+		"--senders", "2", "--rate", "100", "--duration", "500ms", "--drain", "2s",
+		"--receivers", receivers}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,5 +53,18 @@ func TestFanoutSmoke(t *testing.T) {
 	}
 	if p99 := rep.Deliver.Quantile(0.99); p99 <= 0 || p99 > 5*time.Second {
 		t.Errorf("p99 send→deliver = %v", p99)
+	}
+}
+
+func TestScanBench(t *testing.T) {
+	frame := []byte(`{"type":"event","event":{"message":{"text":"pb 7 42 1700000000000000000 a message"}}}`)
+	from, n, sent, ok := scanBench(frame)
+	if !ok || from != 7 || n != 42 || sent != 1700000000000000000 {
+		t.Errorf("scanBench = %d, %d, %d, %v", from, n, sent, ok)
+	}
+	for _, f := range []string{`{"type":"ready"}`, `{"text":"pb 7 x 1 a"}`, `{"text":"pb 7 42"}`} {
+		if _, _, _, ok := scanBench([]byte(f)); ok {
+			t.Errorf("scanBench(%s) found a bench message", f)
+		}
 	}
 }

@@ -26,7 +26,8 @@ type trafficLoad struct {
 	d        *dialers
 	progress io.Writer
 
-	sessions   []*client.Session // one per member of this shard's rooms
+	sessions   []*client.Session // one per member of this shard's rooms; nil if raw
+	raws       []*rawReceiver    // the raw receivers, with --receivers raw
 	roomOf     []int             // plan room of each session
 	senders    []sender
 	cur        atomic.Pointer[trial]
@@ -59,7 +60,13 @@ func (l *trafficLoad) Prepare(ctx context.Context) error {
 			members = append(members, member{r, slot})
 		}
 	}
+	rooms := len(l.plan.Rooms)
+	sends := map[member]bool{}
+	for j := range l.o.Senders {
+		sends[member{j % rooms, j / rooms}] = true
+	}
 	l.sessions = make([]*client.Session, len(members))
+	raws := make([]*rawReceiver, len(members))
 	l.roomOf = make([]int, len(members))
 	index := map[member]int{}
 	errs := make([]error, len(members))
@@ -73,18 +80,26 @@ func (l *trafficLoad) Prepare(ctx context.Context) error {
 			defer func() { <-sem }()
 			target, hc := l.d.pick(i)
 			u := l.plan.Users[l.plan.Rooms[m.room].Members[m.slot]]
+			if l.o.Receivers == "raw" && !sends[m] {
+				raws[i], errs[i] = dialRaw(ctx, target, hc, u.Token, &l.reconnects, l.onRaw(i))
+				return
+			}
 			l.sessions[i], errs[i] = client.DialSession(ctx, target, u.Token, client.SessionOptions{
 				HTTPClient: hc, OnEvent: l.onEvent(i), Buffer: 1, Log: slog.New(reconnectCounter{&l.reconnects}),
 			})
 		})
 	}
 	wg.Wait()
+	for _, r := range raws {
+		if r != nil {
+			l.raws = append(l.raws, r)
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return fmt.Errorf("connect: %w", err)
 		}
 	}
-	rooms := len(l.plan.Rooms)
 	for j := range l.o.Senders {
 		m := member{j % rooms, j / rooms}
 		if i, ok := index[m]; ok {
@@ -114,12 +129,25 @@ func (l *trafficLoad) onEvent(i int) func(client.Event) {
 		from, _ := strconv.ParseInt(f[1], 10, 32)
 		n, _ := strconv.ParseInt(f[2], 10, 32)
 		sent, _ := strconv.ParseInt(f[3], 10, 64)
-		t := l.cur.Load()
-		t.ledger.Received(i, msgKey{int32(from), int32(n)})
-		t.dmu[i].Lock()
-		t.deliver[i].Add(now.Sub(time.Unix(0, sent)))
-		t.dmu[i].Unlock()
+		l.record(i, now, int32(from), int32(n), sent)
 	}
+}
+
+// onRaw is onEvent for a raw receiver.
+func (l *trafficLoad) onRaw(i int) func(from, n int32, sent int64) {
+	return func(from, n int32, sent int64) {
+		l.record(i, time.Now(), from, n, sent)
+	}
+}
+
+// record accounts for session i's receiving message n of sender from,
+// sent at sent (Unix nanoseconds), at now.
+func (l *trafficLoad) record(i int, now time.Time, from, n int32, sent int64) {
+	t := l.cur.Load()
+	t.ledger.Received(i, msgKey{from, n})
+	t.dmu[i].Lock()
+	t.deliver[i].Add(now.Sub(time.Unix(0, sent)))
+	t.dmu[i].Unlock()
 }
 
 // Run sends for the run's duration at rate (all shards together; 0 for
@@ -216,4 +244,11 @@ func (l *trafficLoad) sendOne(ctx context.Context, t *trial, s *sender) {
 	t.ledger.Acked(msgKey{s.id, n}, len(s.room.Members))
 }
 
-func (l *trafficLoad) Close() { closeAll(l.sessions) }
+func (l *trafficLoad) Close() {
+	var wg sync.WaitGroup
+	for _, r := range l.raws {
+		wg.Go(r.Close)
+	}
+	closeAll(l.sessions)
+	wg.Wait()
+}

@@ -344,3 +344,29 @@ func TestWriteAfterClose(t *testing.T) {
 		t.Errorf("second Close: %v", err)
 	}
 }
+
+// TestBackgroundCheckpoint checks that the WAL is copied back to the
+// database by the checkpointer, not left to the writer's commits.
+func TestBackgroundCheckpoint(t *testing.T) {
+	s := openTest(t, Options{})
+	u, r := seed(t, s)
+	for i := range 20 {
+		if _, _, _, err := s.AppendMessage(t.Context(), message(u, r, fmt.Sprint("m", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.ckpt.frames.Load() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no WAL frames checkpointed after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var auto int
+	if err := s.w.db.QueryRowContext(t.Context(), "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil {
+		t.Fatal(err)
+	}
+	if auto != writerAutoCheckpoint {
+		t.Errorf("writer's wal_autocheckpoint = %d, want %d", auto, writerAutoCheckpoint)
+	}
+}

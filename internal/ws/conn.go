@@ -24,7 +24,7 @@ const closeInternal = int(websocket.StatusInternalError)
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
-	nc    *corkConn
+	nc    *frameConn
 	id    string
 	auth  chat.Auth
 	token string
@@ -322,24 +322,14 @@ func (c *conn) writeLoop(s *hub.Session) {
 	}
 }
 
-// write writes frames, each under the write timeout. Several frames go
-// out in one network write (see corkConn): one message per frame, as
-// always, but one system call per batch rather than per frame.
+// write writes frames as text messages under the write timeout, in one
+// network write per batch (see frameConn).
 func (c *conn) write(frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	if len(frames) > 1 {
-		c.nc.cork()
-	}
-	for _, f := range frames {
-		c.nc.SetWriteDeadline(time.Now().Add(c.h.o.WriteTimeout))
-		if err := c.ws.Write(context.Background(), websocket.MessageText, f); err != nil {
-			c.nc.uncork()
-			return err
-		}
-	}
-	if err := c.nc.uncork(); err != nil {
+	c.nc.SetWriteDeadline(time.Now().Add(c.h.o.WriteTimeout))
+	if err := c.nc.writeText(frames); err != nil {
 		return err
 	}
 	// Pings are written between batches without a deadline of ours; the

@@ -294,7 +294,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // no allocation, where a context per write would.
 type hijacker struct {
 	http.ResponseWriter
-	conn *corkConn
+	conn *frameConn
 }
 
 // Hijack also swaps the server's 4 KiB read and write buffers for smaller
@@ -305,7 +305,7 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &corkConn{Conn: c}
+	w.conn = &frameConn{Conn: c}
 	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
 		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(w.conn, writeBuffer))
 	}

@@ -1,0 +1,93 @@
+package ws
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+)
+
+// frameConn is the network connection under a WebSocket. The writer writes
+// its data frames here itself, a batch of queued frames in one network
+// write: the WebSocket library flushes each message with a write system
+// call of its own, and under fan-out that call, plus the library's locking
+// per message, was the largest cost of a delivery (docs/benchmarks.md).
+// Frames are unchanged: one final, unmasked text frame per message (RFC
+// 6455, section 5.2), as the library would write them.
+//
+// The library still writes the control frames (ping, pong, close) through
+// Write, each a whole frame in one call since it flushes its buffer after
+// every control frame. mu keeps data and control frames whole and in
+// order, and no data frame follows a close frame.
+type frameConn struct {
+	net.Conn
+
+	mu        sync.Mutex
+	closeSent bool
+}
+
+// errCloseSent is returned by writeText once the close frame is written.
+var errCloseSent = errors.New("ws: close frame already sent")
+
+// flushAt is the most a batch gathers before it is written out, so a burst
+// of large frames holds a bounded buffer.
+const flushAt = 64 << 10
+
+var framePool = sync.Pool{New: func() any {
+	b := make([]byte, 0, 8<<10)
+	return &b
+}}
+
+// Write writes a frame of the library's.
+func (c *frameConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(p) > 0 && p[0]&0x0f == opClose {
+		c.closeSent = true
+	}
+	return c.Conn.Write(p)
+}
+
+// opClose is the opcode of a close frame.
+const opClose = 0x8
+
+// writeText writes each of payloads as a text message, in as few network
+// writes as flushAt allows.
+func (c *frameConn) writeText(payloads [][]byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closeSent {
+		return errCloseSent
+	}
+	bp := framePool.Get().(*[]byte)
+	b := (*bp)[:0]
+	var err error
+	for i, p := range payloads {
+		b = appendTextFrame(b, p)
+		if len(b) >= flushAt || i == len(payloads)-1 {
+			if _, err = c.Conn.Write(b); err != nil {
+				break
+			}
+			b = b[:0]
+		}
+	}
+	if cap(b) <= 2*flushAt {
+		*bp = b[:0]
+		framePool.Put(bp)
+	}
+	return err
+}
+
+// appendTextFrame appends to b a final, unmasked text frame carrying p.
+func appendTextFrame(b, p []byte) []byte {
+	b = append(b, 0x80|0x1) // FIN, text
+	switch n := len(p); {
+	case n <= 125:
+		b = append(b, byte(n))
+	case n <= 0xffff:
+		b = binary.BigEndian.AppendUint16(append(b, 126), uint16(n))
+	default:
+		b = binary.BigEndian.AppendUint64(append(b, 127), uint64(n))
+	}
+	return append(b, p...)
+}

@@ -139,7 +139,7 @@ func (c *conn) authenticate() (string, bool) {
 		defer close(timedOut)
 		c.closeWith(CloseAuthTimeout, "authentication timeout")
 	})
-	_, data, err := c.ws.Read(context.Background())
+	typ, data, err := c.ws.Read(context.Background())
 	if !t.Stop() {
 		<-timedOut
 		return "", false
@@ -148,7 +148,7 @@ func (c *conn) authenticate() (string, bool) {
 		return "", false
 	}
 	f, err := DecodeFrame(data)
-	if err != nil || f.Type != TypeAuth {
+	if err != nil || f.Type != TypeAuth || typ != websocket.MessageText {
 		c.closeWith(CloseUnauthorized, "authentication required")
 		return "", false
 	}

@@ -423,6 +423,16 @@ func TestAuthentication(t *testing.T) {
 			t.Fatalf("closed with %d", code)
 		}
 	})
+	t.Run("auth in a binary frame closes 4001", func(t *testing.T) {
+		c := e.dialRaw(nil)
+		b, _ := json.Marshal(map[string]string{"type": TypeAuth, "token": alice.token})
+		if err := c.c.Write(t.Context(), websocket.MessageBinary, b); err != nil {
+			t.Fatal(err)
+		}
+		if code := c.closeCode(); code != CloseUnauthorized {
+			t.Fatalf("closed with %d", code)
+		}
+	})
 	t.Run("no auth in time closes 4009", func(t *testing.T) {
 		c := e.dialRaw(nil)
 		if code := c.closeCode(); code != CloseAuthTimeout {

@@ -43,10 +43,8 @@ func (s *Service) Send(ctx context.Context, a Auth, roomID, text, clientID strin
 	return msg, created, nil
 }
 
-// Edit replaces the text of one of the caller's own messages.
-//
-// TODO(state): mentions are found when a message is sent; an edit keeps
-// them as they were, so adding @someone in an edit notifies nobody.
+// Edit replaces the text of one of the caller's own messages. Its mentions
+// are found again; members it newly mentions are notified.
 func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text string) (Message, error) {
 	if err := CheckMessageText(text); err != nil {
 		return Message{}, err
@@ -54,14 +52,23 @@ func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text stri
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return Message{}, err
 	}
-	msg, ev, err := s.store.EditMessage(ctx, roomID, messageID, a.User.ID, text, s.clock.Now())
+	old, err := s.store.Message(ctx, roomID, messageID)
 	if errors.Is(err, ErrNotFound) {
 		return Message{}, Errorf(CodeNotFound, "message not found")
 	}
 	if err != nil {
 		return Message{}, err
 	}
+	mentions, err := s.mentions(ctx, roomID, text)
+	if err != nil {
+		return Message{}, err
+	}
+	msg, ev, err := s.store.EditMessage(ctx, roomID, messageID, a.User.ID, text, mentions, s.clock.Now())
+	if err != nil {
+		return Message{}, err
+	}
 	s.publish(ctx, ev)
+	s.notifyMentioned(ctx, msg, old.Mentions)
 	return msg, nil
 }
 

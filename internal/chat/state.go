@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 )
@@ -323,11 +324,20 @@ func (s *Service) afterSend(ctx context.Context, a Auth, msg Message) {
 // notify sends the notification frames of msg, a new message of r, to
 // the members its mentions, the room's kind and their settings call for.
 func (s *Service) notify(ctx context.Context, r Room, msg Message) error {
+	return s.notifyFor(ctx, r, msg, func(settings map[string]RoomSettings) (map[string]string, error) {
+		return s.reasons(ctx, r, msg, settings)
+	})
+}
+
+// notifyFor sends the notification frames of msg to the members reasons
+// names, as their settings allow.
+func (s *Service) notifyFor(ctx context.Context, r Room, msg Message,
+	reasonsOf func(map[string]RoomSettings) (map[string]string, error)) error {
 	settings, err := s.store.RoomSettings(ctx, r.ID)
 	if err != nil {
 		return err
 	}
-	reasons, err := s.reasons(ctx, r, msg, settings)
+	reasons, err := reasonsOf(settings)
 	if err != nil {
 		return err
 	}
@@ -345,6 +355,29 @@ func (s *Service) notify(ctx context.Context, r Room, msg Message) error {
 		}})
 	}
 	return nil
+}
+
+// notifyMentioned sends mention notifications, after an edit, to the
+// members msg mentions that were not mentioned before (known).
+func (s *Service) notifyMentioned(ctx context.Context, msg Message, known []string) {
+	added := map[string]string{}
+	for _, id := range msg.Mentions {
+		if !slices.Contains(known, id) {
+			added[id] = ReasonMention
+		}
+	}
+	if len(added) == 0 {
+		return
+	}
+	r, err := s.store.Room(ctx, msg.RoomID)
+	if err == nil {
+		err = s.notifyFor(ctx, r, msg, func(map[string]RoomSettings) (map[string]string, error) {
+			return added, nil
+		})
+	}
+	if err != nil {
+		s.log.Warn("notify after edit failed", "room_id", msg.RoomID, "err", err)
+	}
 }
 
 // reasons returns, for each member msg may notify, why: a mention, else a

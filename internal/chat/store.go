@@ -123,10 +123,11 @@ type Timeline interface {
 	// position moves to the message. m.Mentions is stored with it, and
 	// counts in the mentioned members' RoomView.MentionCount while unread.
 	AppendMessage(ctx context.Context, m Message) (msg Message, ev Event, created bool, err error)
-	// EditMessage replaces the text of a message and appends message.edited.
-	// Only its sender may edit it (ErrForbidden); a deleted message gives
-	// ErrMessageDeleted.
-	EditMessage(ctx context.Context, roomID, messageID, editorID, text string, at time.Time) (Message, Event, error)
+	// EditMessage replaces the text and mentions of a message and appends
+	// message.edited. Only its sender may edit it (ErrForbidden); a deleted
+	// message gives ErrMessageDeleted.
+	EditMessage(ctx context.Context, roomID, messageID, editorID, text string, mentions []string,
+		at time.Time) (Message, Event, error)
 	// DeleteMessage turns a message into a tombstone and appends
 	// message.deleted. A message already deleted changes nothing and gives
 	// changed false.

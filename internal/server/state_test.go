@@ -503,6 +503,16 @@ func TestMentionsAndNotifications(t *testing.T) {
 	alice.devs[0].none("notification", anyNotification)
 	carol.devs[0].none("notification", anyNotification)
 
+	// An edit that adds a mention notifies the member it adds, once.
+	plain := send(sendMsg(t, alice, r.ID, "see this"))
+	edited := must[client.Message](t)(alice.c.Edit(ctx(t), r.ID, plain.ID, "see this @"+bob.u.Username))
+	if len(edited.Mentions) != 1 || edited.Mentions[0] != bob.u.ID {
+		t.Errorf("mentions after the edit = %v", edited.Mentions)
+	}
+	bob.devs[0].expect("mention added by an edit", notified("mention"))
+	must[client.Message](t)(alice.c.Edit(ctx(t), r.ID, plain.ID, "see this @"+bob.u.Username+" again"))
+	bob.devs[0].none("a second notification for the same mention", anyNotification)
+
 	// Without a mention, the default (mentions) notifies nobody in a
 	// group; "all" adds reason message.
 	send(sendMsg(t, alice, r.ID, "plain"))

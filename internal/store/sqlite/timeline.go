@@ -154,7 +154,7 @@ func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Tim
 
 // EditMessage replaces the text of a live message of editorID's.
 func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, text string,
-	at time.Time) (chat.Message, chat.Event, error) {
+	mentions []string, at time.Time) (chat.Message, chat.Event, error) {
 	at = norm(at)
 	var m chat.Message
 	var ev chat.Event
@@ -169,11 +169,18 @@ func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, te
 		case m.Deleted:
 			return fmt.Errorf("sqlite: edit message %s: %w", messageID, chat.ErrMessageDeleted)
 		}
-		m.Text, m.EditedAt = text, &at
-		_, err = tx.exec(ctx, `UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`,
-			text, ms(at), messageID)
+		m.Text, m.EditedAt, m.Mentions = text, &at, mentions
+		_, err = tx.exec(ctx, `UPDATE messages SET text = ?, edited_at = ?, mentions = ? WHERE id = ?`,
+			text, ms(at), nullString(strings.Join(mentions, " ")), messageID)
 		if err != nil {
 			return fmt.Errorf("sqlite: edit message %s: %w", messageID, err)
+		}
+		_, err = tx.exec(ctx, `DELETE FROM mentions WHERE room_id = ? AND seq = ?`, roomID, m.Seq)
+		if err != nil {
+			return fmt.Errorf("sqlite: edit mentions of %s: %w", messageID, err)
+		}
+		if err := insertMentions(ctx, tx, m); err != nil {
+			return err
 		}
 		ev, err = messageEvent(ctx, tx, chat.EventMessageEdited, editorID, at, m)
 		return err

@@ -140,6 +140,25 @@ func testMentions(f *fixture) {
 	if st := f.state(r, bob.ID); st.MentionCount != 0 || st.UnreadCount != 1 {
 		f.Errorf("bob's state after reading the mention: %+v", st)
 	}
+
+	// An edit replaces the mentions: adding one counts, removing one
+	// stops counting.
+	carol := f.user("carol")
+	_, err = f.s.AddMember(f.ctx, chat.Member{RoomID: r.ID, User: carol, Role: chat.RoleMember, JoinedAt: f.tick()}, alice.ID)
+	f.must(err, "AddMember")
+	m2 := f.send(r, alice, "later")
+	edited, ev, err := f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later @carol", []string{carol.ID}, f.tick())
+	f.must(err, "EditMessage")
+	f.same(edited.Mentions, []string{carol.ID}, "Mentions after the edit")
+	f.same(ev.Message.Mentions, []string{carol.ID}, "Mentions of the edit event")
+	if st := f.state(r, carol.ID); st.MentionCount != 1 {
+		f.Errorf("carol's state after being mentioned in an edit: %+v", st)
+	}
+	_, _, err = f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later", nil, f.tick())
+	f.must(err, "EditMessage")
+	if st := f.state(r, carol.ID); st.MentionCount != 0 {
+		f.Errorf("carol's state after the mention was edited away: %+v", st)
+	}
 }
 
 func testSettings(f *fixture) {

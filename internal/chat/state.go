@@ -215,7 +215,12 @@ func (s *Service) withPresence(ctx context.Context, u *User) {
 	u.Status = StatusOffline
 	online, seen := s.presence.Presence(u.ID)
 	if !online && seen.IsZero() {
-		return // nothing to hide: no need to read the settings
+		// Not seen since this node started: the store remembers.
+		stored, err := s.store.LastSeen(ctx, u.ID)
+		if err != nil || stored.IsZero() {
+			return // nothing to hide: no need to read the settings
+		}
+		seen = stored
 	}
 	us, err := s.store.UserSettings(ctx, u.ID)
 	if err != nil || !us.PresenceShown() {

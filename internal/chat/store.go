@@ -177,4 +177,9 @@ type State interface {
 	UserSettings(ctx context.Context, userID string) (UserSettings, error)
 	// SetUserSettings replaces the settings of userID.
 	SetUserSettings(ctx context.Context, userID string, us UserSettings) error
+	// SetLastSeen records when userID was last connected.
+	SetLastSeen(ctx context.Context, userID string, at time.Time) error
+	// LastSeen returns when userID was last connected, zero if never
+	// recorded.
+	LastSeen(ctx context.Context, userID string) (time.Time, error)
 }

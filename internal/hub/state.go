@@ -227,8 +227,8 @@ type presence struct {
 // grace period after their last session ended, and when they were last
 // connected (zero while online, or if unknown).
 //
-// TODO(state): last-seen times live in memory only and are unknown after a
-// restart; a users.last_seen_at column would keep them.
+// A person's last-seen time is also stored when they go offline, so the
+// service reads it from the store when this node knows nothing of them.
 //
 // TODO(cluster): presence is per node; across nodes a person is online if
 // any node says so, which needs the bus to carry a heartbeat.
@@ -296,6 +296,9 @@ func (h *Hub) wentAway(userID string) {
 		h.presMu.Unlock()
 		ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
 		defer cancel()
+		if err := h.store.SetLastSeen(ctx, userID, seen); err != nil && h.ctx.Err() == nil {
+			h.log.Warn("hub: record last seen failed", "user_id", userID, "err", err)
+		}
 		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOffline, LastSeenAt: &seen})
 	})
 	p.away = t

@@ -55,12 +55,15 @@ func TestCoalescer(t *testing.T) {
 	})
 }
 
-// presenceStore adds default user settings to the fake store.
+// presenceStore adds default user settings, and a last-seen time that it
+// forgets, to the fake store.
 type presenceStore struct{ *fakeStore }
 
 func (presenceStore) UserSettings(context.Context, string) (chat.UserSettings, error) {
 	return chat.UserSettings{}, nil
 }
+
+func (presenceStore) SetLastSeen(context.Context, string, time.Time) error { return nil }
 
 // recordingBus records presence notices and passes every notice on.
 type recordingBus struct {

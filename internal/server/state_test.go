@@ -608,3 +608,20 @@ func TestReceiptsAreCoalescedAndDelivered(t *testing.T) {
 		}
 	}
 }
+
+// TestLastSeenSurvivesRestart: a node that has not seen someone since it
+// started reads their last-seen time from the store, where the node that
+// saw them go offline wrote it.
+func TestLastSeenSurvivesRestart(t *testing.T) {
+	ts := newTestServer(t)
+	a, _ := ts.user("watcher")
+	_, gone := ts.user("gone")
+	at := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	if err := ts.srv.Service().Store().SetLastSeen(ctx(t), gone.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	u := must[client.User](t)(a.User(ctx(t), gone.ID))
+	if u.Status != "offline" || u.LastSeenAt == nil || !u.LastSeenAt.Equal(at) {
+		t.Errorf("user = %+v, want offline, last seen %v", u, at)
+	}
+}

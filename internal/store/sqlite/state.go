@@ -236,3 +236,30 @@ func (s *Store) SetUserSettings(ctx context.Context, userID string, us chat.User
 		return nil
 	})
 }
+
+// SetLastSeen records when userID was last connected.
+func (s *Store) SetLastSeen(ctx context.Context, userID string, at time.Time) error {
+	return s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+		res, err := tx.exec(ctx, `UPDATE users SET last_seen_at = ? WHERE id = ?`, ms(norm(at)), userID)
+		if err != nil {
+			return fmt.Errorf("sqlite: last seen of %s: %w", userID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("user %s", userID)
+		}
+		return nil
+	})
+}
+
+// LastSeen returns when userID was last connected, zero if never recorded.
+func (s *Store) LastSeen(ctx context.Context, userID string) (time.Time, error) {
+	var at sql.NullInt64
+	err := s.rq.queryRow(ctx, `SELECT last_seen_at FROM users WHERE id = ?`, userID).Scan(&at)
+	if err != nil {
+		return time.Time{}, rowErr(err, "user %s", userID)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return fromMS(at.Int64), nil
+}

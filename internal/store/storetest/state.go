@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
@@ -13,6 +14,7 @@ func init() {
 		test{"DeliveredPositions", testDeliveredPositions},
 		test{"Mentions", testMentions},
 		test{"Settings", testSettings},
+		test{"LastSeen", testLastSeen},
 	)
 }
 
@@ -192,4 +194,26 @@ func testSettings(f *fixture) {
 	f.same(got, us, "UserSettings")
 	_, err = f.s.UserSettings(f.ctx, "nobody")
 	f.wantErr(err, chat.ErrNotFound, "UserSettings of a missing user")
+}
+
+func testLastSeen(f *fixture) {
+	alice := f.user("alice")
+	seen, err := f.s.LastSeen(f.ctx, alice.ID)
+	f.must(err, "LastSeen")
+	if !seen.IsZero() {
+		f.Errorf("last seen of a new user = %v, want zero", seen)
+	}
+	at := f.tick()
+	f.must(f.s.SetLastSeen(f.ctx, alice.ID, at), "SetLastSeen")
+	seen, err = f.s.LastSeen(f.ctx, alice.ID)
+	f.must(err, "LastSeen")
+	if !seen.Equal(at) {
+		f.Errorf("last seen = %v, want %v", seen, at)
+	}
+	if err := f.s.SetLastSeen(f.ctx, "no-such-user", at); !errors.Is(err, chat.ErrNotFound) {
+		f.Errorf("SetLastSeen of a missing user: %v", err)
+	}
+	if _, err := f.s.LastSeen(f.ctx, "no-such-user"); !errors.Is(err, chat.ErrNotFound) {
+		f.Errorf("LastSeen of a missing user: %v", err)
+	}
 }

@@ -65,9 +65,15 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, string, e
 // Login checks a username and password and issues a new token. Every
 // failure looks the same, whether or not the user exists, and takes as long.
 func (s *Service) Login(ctx context.Context, username, password string) (User, string, error) {
+	now := s.clock.Now()
+	if wait := s.logins.wait(username, now); wait > 0 {
+		return User{}, "", &Error{Code: CodeRateLimited, RetryAfter: wait,
+			Message: "too many failed logins for this username; try again later"}
+	}
 	c, err := s.store.Credentials(ctx, username)
 	if errors.Is(err, ErrNotFound) || !ValidUsername(username) {
 		s.hasher.Dummy(ctx, password)
+		s.logins.failed(username, now)
 		return User{}, "", ErrInvalidCredentials
 	}
 	if err != nil {
@@ -78,8 +84,10 @@ func (s *Service) Login(ctx context.Context, username, password string) (User, s
 		return User{}, "", err
 	}
 	if !ok {
+		s.logins.failed(username, now)
 		return User{}, "", ErrInvalidCredentials
 	}
+	s.logins.succeeded(username)
 	token, err := s.issueToken(ctx, c.User.ID)
 	return c.User, token, err
 }

@@ -19,6 +19,7 @@ type Service struct {
 	tokenIdle time.Duration
 	largeRoom int
 	presence  PresenceSource
+	logins    *loginGuard
 	log       *slog.Logger
 }
 
@@ -32,6 +33,10 @@ type Options struct {
 	Hasher *Hasher
 	// TokenIdle is how long an unused token stays valid (default 30 days).
 	TokenIdle time.Duration
+	// LoginAttempts failed logins of one username within LoginWindow
+	// make further attempts wait (defaults 10 and 15 minutes).
+	LoginAttempts int
+	LoginWindow   time.Duration
 	// LargeRoom is the member count above which receipts go only to the
 	// sender of the message concerned (default DefaultLargeRoom).
 	LargeRoom int
@@ -48,6 +53,7 @@ func NewService(o Options) *Service {
 	if s.largeRoom <= 0 {
 		s.largeRoom = DefaultLargeRoom
 	}
+	s.logins = newLoginGuard(o.LoginAttempts, o.LoginWindow)
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}

@@ -76,6 +76,11 @@ type Config struct {
 	// ReceiptInterval is the least time between two receipt frames of one
 	// member and room. Default 1s.
 	ReceiptInterval time.Duration
+	// LoginAttempts is how many failed logins one username may have within
+	// LoginWindow before further attempts are refused with 429. Default 10.
+	LoginAttempts int
+	// LoginWindow is the period LoginAttempts counts over. Default 15m.
+	LoginWindow time.Duration
 	// LargeRoom is the member count above which a room's receipts go only
 	// to the sender of the message concerned. Default 100.
 	LargeRoom int
@@ -144,6 +149,16 @@ var options = []option{
 		name: "token-idle", def: "720h",
 		help:  "a token expires after this much time unused",
 		field: func(c *Config) any { return &c.TokenIdle },
+	},
+	{
+		name: "login-attempts", def: "10",
+		help:  "failed logins one username may have within --login-window before the next get 429",
+		field: func(c *Config) any { return &c.LoginAttempts },
+	},
+	{
+		name: "login-window", def: "15m",
+		help:  "period over which failed logins are counted",
+		field: func(c *Config) any { return &c.LoginWindow },
 	},
 	{
 		name: "hash-concurrency", def: "0",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -40,6 +41,8 @@ func TestDefaults(t *testing.T) {
 		TypingTimeout:   6 * time.Second,
 		PresenceGrace:   10 * time.Second,
 		ReceiptInterval: time.Second,
+		LoginAttempts:   10,
+		LoginWindow:     15 * time.Minute,
 		LargeRoom:       100,
 	}
 	if c != want {
@@ -175,13 +178,14 @@ func TestUsageListsEveryOption(t *testing.T) {
 		}
 	}
 	// Every field of Config has an option.
-	if len(names) != len(options) || len(options) != 22 {
-		t.Errorf("%d options, %d distinct; want 22", len(options), len(names))
+	if fields := reflect.TypeFor[Config]().NumField(); len(names) != len(options) || len(options) != fields {
+		t.Errorf("%d options, %d distinct; want one per field of Config, %d", len(options), len(names), fields)
 	}
 	for _, n := range []string{"listen", "data-dir", "database", "durability", "log-level", "token-idle",
 		"hash-concurrency", "max-body", "ws-auth-timeout", "ws-ping-interval", "ws-pong-timeout",
 		"ws-write-timeout", "ws-queue", "ws-read-limit", "resume-limit", "resync-interval", "shutdown-timeout",
-		"typing-timeout", "presence-grace", "receipt-interval", "large-room", "pprof-listen"} {
+		"typing-timeout", "presence-grace", "receipt-interval", "large-room", "pprof-listen",
+		"login-attempts", "login-window"} {
 		if !names[n] {
 			t.Errorf("no option %q", n)
 		}

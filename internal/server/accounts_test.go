@@ -206,3 +206,29 @@ func TestAuthRequired(t *testing.T) {
 		}
 	}
 }
+
+// TestLoginGuessingIsThrottled: after a few failed logins a username is
+// refused with 429 and Retry-After, even with the right password, until
+// the window passes; unknown usernames answer the same way.
+func TestLoginGuessingIsThrottled(t *testing.T) {
+	clock := newFakeClock()
+	ts := newTestServer(t, withClock(clock), withConfig(func(c *config.Config) {
+		c.LoginAttempts, c.LoginWindow = 3, 10*time.Minute
+	}))
+	_, u := ts.user("victim")
+
+	for _, name := range []string{u.Username, "nobody-here"} {
+		for range 3 {
+			_, _, err := ts.anon.Login(ctx(t), name, "guess guess")
+			apiError(t, err, 401, "invalid_credentials")
+		}
+		_, _, err := ts.anon.Login(ctx(t), strings.ToUpper(name), "password123")
+		if e := apiError(t, err, 429, "rate_limited"); e.RetryAfter == "" {
+			t.Errorf("%s: 429 without Retry-After", name)
+		}
+	}
+	clock.Advance(11 * time.Minute)
+	if _, _, err := ts.anon.Login(ctx(t), u.Username, "password123"); err != nil {
+		t.Fatalf("login after the window: %v", err)
+	}
+}

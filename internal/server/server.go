@@ -59,14 +59,16 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, deps Deps) (*
 		Log:       log,
 	})
 	svc := chat.NewService(chat.Options{
-		Store:     store,
-		Bus:       bus,
-		Clock:     deps.Clock,
-		Hasher:    chat.NewHasher(cfg.HashConcurrency, deps.HashCost),
-		TokenIdle: cfg.TokenIdle,
-		LargeRoom: cfg.LargeRoom,
-		Presence:  h,
-		Log:       log,
+		Store:         store,
+		Bus:           bus,
+		Clock:         deps.Clock,
+		Hasher:        chat.NewHasher(cfg.HashConcurrency, deps.HashCost),
+		TokenIdle:     cfg.TokenIdle,
+		LoginAttempts: cfg.LoginAttempts,
+		LoginWindow:   cfg.LoginWindow,
+		LargeRoom:     cfg.LargeRoom,
+		Presence:      h,
+		Log:           log,
 	})
 	h.Start()
 	sock := ws.NewHandler(ws.Options{

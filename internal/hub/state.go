@@ -283,7 +283,8 @@ func (h *Hub) wentAway(userID string) {
 	if p == nil || p.away != nil {
 		return
 	}
-	p.lastSeen = time.Now().UTC()
+	// Milliseconds, as the store keeps every time.
+	p.lastSeen = time.Now().UTC().Truncate(time.Millisecond)
 	var t *time.Timer
 	t = time.AfterFunc(h.grace, func() {
 		h.presMu.Lock()

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/hub"
 )
 
@@ -28,6 +29,9 @@ type typingRoom struct {
 // read answers a read frame: it marks the room read up to f.Seq, and
 // acknowledges it if it has a ref.
 func (c *conn) read(s *hub.Session, f Frame) error {
+	if f.Seq <= 0 {
+		return c.reply(s, f.Ref, chat.Invalid("seq", "required", "must be a positive seq"))
+	}
 	if err := c.h.svc.MarkRead(c.ctx(), c.auth, f.RoomID, f.Seq); err != nil {
 		return c.reply(s, f.Ref, err)
 	}
@@ -39,8 +43,21 @@ func (c *conn) read(s *hub.Session, f Frame) error {
 
 // typing answers a typing frame. A start is relayed at most once per
 // typingThrottle and lasts TypingTimeout from the last frame; a stop is
-// relayed at once if the indicator is on. Only errors are answered.
+// relayed at once if the indicator is on. Like every frame, one with a ref
+// is answered: ack, or an error.
 func (c *conn) typing(s *hub.Session, f Frame) error {
+	if err := c.applyTyping(f); err != nil {
+		return c.reply(s, f.Ref, err)
+	}
+	if f.Ref == "" {
+		return nil
+	}
+	return s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: f.Ref}))
+}
+
+// applyTyping relays f if it changes what the room's members should see,
+// and keeps the connection's indicators and their expiry.
+func (c *conn) applyTyping(f Frame) error {
 	t := &c.typingSt
 	now := time.Now()
 	t.mu.Lock()
@@ -64,7 +81,7 @@ func (c *conn) typing(s *hub.Session, f Frame) error {
 	t.mu.Unlock()
 	if relay {
 		if err := c.h.svc.Typing(c.ctx(), c.auth, f.RoomID, f.Typing); err != nil {
-			return c.reply(s, f.Ref, err)
+			return err
 		}
 	}
 

@@ -458,6 +458,9 @@ func TestBadFrames(t *testing.T) {
 		{"no type", `{"ref":"n"}`, "n", chat.CodeInvalidRequest},
 		{"negative resume seq", `{"type":"resume","ref":"s","rooms":{"` + room + `":-1}}`, "s", chat.CodeValidationFailed},
 		{"empty text", `{"type":"send","ref":"t","room_id":"` + room + `","text":""}`, "t", chat.CodeValidationFailed},
+		{"read without seq", `{"type":"read","ref":"r","room_id":"` + room + `"}`, "r", chat.CodeValidationFailed},
+		{"typing in a room one is not in", `{"type":"typing","ref":"y","room_id":"nope","typing":true}`, "y", chat.CodeNotFound},
+		{"miscased key", `{"TYPE":"ping","ref":"k"}`, "k", chat.CodeInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c.t = t
@@ -472,6 +475,13 @@ func TestBadFrames(t *testing.T) {
 			}
 		})
 	}
+	t.Run("typing with a ref is acked", func(t *testing.T) {
+		c.t = t
+		c.write(map[string]any{"type": TypeTyping, "ref": "ty", "room_id": room, "typing": true})
+		if f := c.next(); f.Type != TypeAck || f.Ref != "ty" {
+			t.Fatalf("got %+v, want ack ty", f)
+		}
+	})
 	t.Run("binary frame", func(t *testing.T) {
 		c.t = t
 		if err := c.c.Write(context.Background(), websocket.MessageBinary, []byte("{}")); err != nil {

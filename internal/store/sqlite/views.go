@@ -15,7 +15,7 @@ import (
 const viewSQL = `SELECT ` + roomCols + `,
 	(SELECT count(*) FROM messages x WHERE x.room_id = r.id AND x.seq > m.read_seq
 		AND x.deleted = 0 AND x.sender_id <> m.user_id),
-	l.id, l.seq, l.sender_id, l.text, l.client_id, l.created_at, l.edited_at, l.deleted,
+	l.id, l.seq, l.sender_id, l.text, l.client_id, l.created_at, l.edited_at, l.deleted, l.mentions,
 	p.id, p.username, p.display_name, p.is_admin, p.created_at
 FROM members m
 JOIN rooms r ON r.id = m.room_id
@@ -64,12 +64,13 @@ func scanView(sc scanner) (chat.RoomView, error) {
 // nullMessage scans a message from a LEFT JOIN that may have found none.
 type nullMessage struct {
 	id, sender, text, clientID sql.NullString
+	mentions                   sql.NullString
 	seq, created, edited       sql.NullInt64
 	deleted                    sql.NullBool
 }
 
 func (n *nullMessage) dest() []any {
-	return []any{&n.id, &n.seq, &n.sender, &n.text, &n.clientID, &n.created, &n.edited, &n.deleted}
+	return []any{&n.id, &n.seq, &n.sender, &n.text, &n.clientID, &n.created, &n.edited, &n.deleted, &n.mentions}
 }
 
 func (n *nullMessage) message() *chat.Message {
@@ -80,6 +81,7 @@ func (n *nullMessage) message() *chat.Message {
 		ID: n.id.String, Seq: n.seq.Int64, SenderID: n.sender.String,
 		Text: n.text.String, ClientID: n.clientID.String,
 		CreatedAt: fromMS(n.created.Int64), Deleted: n.deleted.Bool,
+		Mentions: splitIDs(n.mentions.String),
 	}
 	if n.edited.Valid {
 		at := fromMS(n.edited.Int64)

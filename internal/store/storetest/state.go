@@ -132,6 +132,9 @@ func testMentions(f *fixture) {
 	f.same(got.Mentions, []string{bob.ID}, "Mentions as read back")
 	evs := f.allEvents(r.ID)
 	f.same(evs[len(evs)-1].Message.Mentions, []string{bob.ID}, "Mentions of the event")
+	v, err := f.s.RoomView(f.ctx, r.ID, bob.ID)
+	f.must(err, "RoomView")
+	f.same(v.LastMessage.Mentions, []string{bob.ID}, "Mentions of the room's last message")
 
 	f.send(r, alice, "no mention")
 	if st := f.state(r, bob.ID); st.MentionCount != 1 || st.UnreadCount != 2 {

@@ -71,7 +71,7 @@ export class Composer {
   submit() {
     const text = this.input.value;
     if (!this.room || text.trim() === '') return;
-    this.on.send(text);
+    this.on.send(text.trimEnd());
     this.input.value = '';
     this.drafts.delete(this.room.id);
     this.stopTyping();

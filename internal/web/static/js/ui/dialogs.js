@@ -286,7 +286,7 @@ export class Dialogs {
         avatar(u.id, u.display_name || u.username, 'direct', u.status),
         h('span', { class: 'grow' }, h('strong', {}, u.display_name || u.username), ' ',
           h('span', { class: 'muted' }, '@' + u.username),
-          m.role !== 'member' ? h('span', { class: 'role' }, m.role) : null,
+          m.role !== 'member' && room.kind !== 'direct' ? h('span', { class: 'role' }, m.role) : null,
           u.status ? h('span', { class: 'sr-only' }, `, ${u.status}`) : null),
         removable ? h('button', {
           type: 'button', class: 'small danger', 'aria-label': `Remove ${u.display_name || u.username} from the room`,

@@ -235,6 +235,12 @@ func (s *Service) withPresence(ctx context.Context, u *User) {
 	}
 }
 
+// CheckMember returns not_found unless the caller is a member of roomID.
+func (s *Service) CheckMember(ctx context.Context, a Auth, roomID string) error {
+	_, err := s.member(ctx, a, roomID)
+	return err
+}
+
 // Typing relays that the caller started or stopped typing in roomID to
 // the room's other members. Nothing is stored.
 func (s *Service) Typing(ctx context.Context, a Auth, roomID string, typing bool) error {

@@ -73,8 +73,10 @@ func (c *conn) applyTyping(f Frame) error {
 	case f.Typing:
 		relay = now.Sub(tr.relayed) >= typingThrottle
 	case tr == nil:
+		// A stop with nothing to stop relays nothing, but a room one
+		// cannot see is still an error.
 		t.mu.Unlock()
-		return nil
+		return c.h.svc.CheckMember(c.ctx(), c.auth, f.RoomID)
 	default:
 		relay = true
 	}

@@ -460,6 +460,7 @@ func TestBadFrames(t *testing.T) {
 		{"empty text", `{"type":"send","ref":"t","room_id":"` + room + `","text":""}`, "t", chat.CodeValidationFailed},
 		{"read without seq", `{"type":"read","ref":"r","room_id":"` + room + `"}`, "r", chat.CodeValidationFailed},
 		{"typing in a room one is not in", `{"type":"typing","ref":"y","room_id":"nope","typing":true}`, "y", chat.CodeNotFound},
+		{"typing stop in a room one is not in", `{"type":"typing","ref":"z","room_id":"nope","typing":false}`, "z", chat.CodeNotFound},
 		{"miscased key", `{"TYPE":"ping","ref":"k"}`, "k", chat.CodeInvalidRequest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -569,18 +569,7 @@ func TestHostileMessagesAreInert(t *testing.T) {
 	alice := newPerson(t, s, "alice")
 	alice.register()
 
-	mallory, _, err := s.api().Register(t.Context(), "mallory", "password123", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := mallory.SearchUsers(t.Context(), "alice")
-	if err != nil || len(users) != 1 {
-		t.Fatalf("search alice: %v %v", users, err)
-	}
-	room, _, err := mallory.CreateRoom(t.Context(), client.NewRoom{Kind: "direct", UserID: users[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mallory, room := apiDirectWith(t, s, "mallory", "alice")
 	hostile := []string{
 		`<img src=x onerror=alert(1)>`,
 		`[x](javascript:alert(1))`,
@@ -633,18 +622,7 @@ func TestReconnectAfterRestart(t *testing.T) {
 	alice.register()
 	live := s.servesWebSocket()
 
-	bob, _, err := s.api().Register(t.Context(), "bob", "password123", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := bob.SearchUsers(t.Context(), "alice")
-	if err != nil || len(users) != 1 {
-		t.Fatalf("search alice: %v %v", users, err)
-	}
-	room, _, err := bob.CreateRoom(t.Context(), client.NewRoom{Kind: "direct", UserID: users[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob, room := apiDirectWith(t, s, "bob", "alice")
 	if _, _, err := bob.Send(t.Context(), room.ID, "before the restart", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -700,18 +678,7 @@ func TestHistoryAndPreferences(t *testing.T) {
 	s := startSite(t)
 	alice := newPerson(t, s, "alice")
 	alice.register()
-	bob, _, err := s.api().Register(t.Context(), "bob", "password123", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	users, err := bob.SearchUsers(t.Context(), "alice")
-	if err != nil || len(users) != 1 {
-		t.Fatalf("search alice: %v %v", users, err)
-	}
-	room, _, err := bob.CreateRoom(t.Context(), client.NewRoom{Kind: "direct", UserID: users[0].ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	bob, room := apiDirectWith(t, s, "bob", "alice")
 	const n = 130
 	for i := 1; i <= n; i++ {
 		if _, _, err := bob.Send(t.Context(), room.ID, fmt.Sprintf("message %d", i), ""); err != nil {
@@ -907,4 +874,23 @@ func TestScreenshots(t *testing.T) {
 			alice.screenshot(sh.name)
 		}
 	}
+}
+
+// apiDirectWith registers name through the REST API and starts a direct
+// room with the user called peer, as another client than the browser would.
+func apiDirectWith(t *testing.T, s *site, name, peer string) (*client.Client, client.Room) {
+	t.Helper()
+	c, _, err := s.api().Register(t.Context(), name, "password123", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	users, err := c.SearchUsers(t.Context(), peer)
+	if err != nil || len(users) != 1 {
+		t.Fatalf("search %s: %v %v", peer, users, err)
+	}
+	room, _, err := c.CreateRoom(t.Context(), client.NewRoom{Kind: "direct", UserID: users[0].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, room
 }

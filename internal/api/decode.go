@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -37,16 +36,13 @@ func DecodeBody(body []byte, v any) error {
 	if !utf8.Valid(body) {
 		return invalidUTF8(body)
 	}
-	var keyErr *strictjson.KeyError
 	switch err := strictjson.Decode(body, v); {
 	case err == nil:
 		return nil
 	case errors.Is(err, strictjson.ErrInvalidUTF8):
 		return &chat.Error{Code: chat.CodeValidationFailed, Message: "invalid UTF-8: a \\u escape names half a surrogate pair"}
-	case errors.As(err, &keyErr):
-		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", keyErr.Error())
 	default:
-		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", describe(err))
+		return chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: %s", strictjson.Describe(err))
 	}
 }
 
@@ -66,31 +62,6 @@ func invalidUTF8(body []byte) error {
 		}
 	}
 	return e
-}
-
-// describe turns a JSON decoding error into a message safe to show.
-func describe(err error) string {
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syntax):
-		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
-	case errors.As(err, &typ) && typ.Field == "":
-		return "the body must be a JSON object"
-	case errors.As(err, &typ):
-		return fmt.Sprintf("field %q must be %s", typ.Field, typ.Type.String())
-	case errors.Is(err, strictjson.ErrTrailing):
-		return "data after the object"
-	case errors.Is(err, strictjson.ErrNotObject):
-		return "the body must be a JSON object"
-	case errors.Is(err, io.EOF):
-		return "empty body"
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return "unexpected end of input"
-	}
-	// Unknown fields and the like: encoding/json's message names the field
-	// and nothing internal.
-	return err.Error()
 }
 
 // queryInt parses an optional integer query parameter.
@@ -129,19 +100,14 @@ func page(r *http.Request) (chat.Page, error) {
 	if err != nil {
 		return chat.Page{}, err
 	}
-	limit, err := queryInt(r, "limit")
+	limit, err := limitParam(r, chat.DefaultPageLimit, chat.MaxPageLimit)
 	if err != nil {
 		return chat.Page{}, err
 	}
-	if limit > chat.MaxPageLimit {
-		limit = chat.MaxPageLimit
-	}
-	p := chat.Page{Before: before, After: after, Limit: int(limit)}
+	p := chat.Page{Before: before, After: after, Limit: limit}
 	switch {
 	case hasBefore && before <= 0:
 		return p, chat.Invalid("before", "invalid", "must be a positive seq")
-	case p.Limit == 0 && q.Get("limit") != "":
-		return p, chat.Invalid("limit", "invalid", "must be at least 1")
 	case !hasAfter && !hasBefore:
 		p.Before = chat.NewestPage
 	}

@@ -198,3 +198,30 @@ func hex4(b []byte, at int) (rune, bool) {
 	}
 	return r, true
 }
+
+// Describe says what is wrong with JSON that Decode refused, in words safe
+// to show a client: positions and field names, never Go's type names.
+func Describe(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var key *KeyError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("invalid JSON at byte %d", syntax.Offset)
+	case errors.As(err, &typ) && typ.Field == "":
+		return ErrNotObject.Error()
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type (a JSON %s)", typ.Field, typ.Value)
+	case errors.As(err, &key), errors.Is(err, ErrTrailing), errors.Is(err, ErrNotObject),
+		errors.Is(err, ErrInvalidUTF8):
+		return err.Error()
+	case errors.Is(err, io.EOF):
+		return "empty input"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "unexpected end of input"
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		// A nested object's unknown key; the message names only the key.
+		return strings.TrimPrefix(err.Error(), "json: ")
+	}
+	return "invalid JSON"
+}

@@ -83,3 +83,27 @@ func containsReplacement(b []byte) bool {
 	}
 	return false
 }
+
+// TestDescribeNamesNoGoTypes: what clients read names fields and JSON
+// kinds, never Go's types.
+func TestDescribeNamesNoGoTypes(t *testing.T) {
+	type settings struct {
+		Theme string `json:"theme"`
+	}
+	type patch struct {
+		Settings *settings `json:"settings"`
+	}
+	for in, want := range map[string]string{
+		`{"settings": []}`:               `field "settings" has the wrong type (a JSON array)`,
+		`{"settings": {"bogus": true}}`:  `unknown field "bogus"`,
+		`[1]`:                            ErrNotObject.Error(),
+		`{"settings": `:                  "unexpected end of input",
+		`{"settings": {"theme": "x"} x}`: "invalid JSON at byte 29",
+	} {
+		var p patch
+		got := Describe(Decode([]byte(in), &p))
+		if got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}

@@ -61,30 +61,12 @@ func DecodeFrame(b []byte) (Frame, error) {
 	}
 	if err != nil {
 		json.Unmarshal(b, &f)
-		return Frame{Ref: f.Ref}, chat.Errorf(chat.CodeInvalidRequest, "malformed frame: %s", describe(err))
+		return Frame{Ref: f.Ref}, chat.Errorf(chat.CodeInvalidRequest, "malformed frame: %s", strictjson.Describe(err))
 	}
 	if f.Type == "" {
 		return Frame{Ref: f.Ref}, chat.Errorf(chat.CodeInvalidRequest, "frame has no type")
 	}
 	return f, nil
-}
-
-// describe says what is wrong with a frame without Go's type names.
-func describe(err error) string {
-	var te *json.UnmarshalTypeError
-	var se *json.SyntaxError
-	switch {
-	case errors.As(err, &te) && te.Field != "":
-		return te.Field + " has the wrong type"
-	case errors.As(err, &te):
-		return "a frame is a JSON object"
-	case errors.As(err, &se):
-		return "invalid JSON"
-	case errors.As(err, new(*strictjson.KeyError)), errors.Is(err, strictjson.ErrTrailing),
-		errors.Is(err, strictjson.ErrNotObject):
-		return err.Error()
-	}
-	return "invalid JSON"
 }
 
 // serverFrame is every frame the server sends but events, which the hub

@@ -319,14 +319,21 @@ func isNameByte(c byte) bool {
 
 // afterSend announces what a new message changes besides its event: the
 // sender's read position and unread state, and the notifications of the
-// members it concerns.
-func (s *Service) afterSend(ctx context.Context, a Auth, msg Message) {
-	r, err := s.store.Room(ctx, msg.RoomID)
-	if err != nil {
-		s.log.Warn("room after send failed", "room_id", msg.RoomID, "err", err)
-		return
+// members it concerns. It reads nothing it can know: the append returned
+// the room, and a sender has read up to their message, the newest when it
+// was stored, so as of that seq they have nothing unread.
+func (s *Service) afterSend(ctx context.Context, a Auth, ap Appended) {
+	r, msg := ap.Room, ap.Message
+	s.notice(ctx, Notice{Unread: &UnreadNotice{UserID: a.User.ID, Unread: Unread{
+		UserID: a.User.ID, RoomID: r.ID, ReadSeq: msg.Seq,
+	}}})
+	// In a large room a read receipt goes only to the sender of the message
+	// read, who is the reader here.
+	if r.MemberCount <= s.largeRoom {
+		s.notice(ctx, Notice{Receipt: &ReceiptNotice{
+			Kind: ReceiptRead, RoomID: r.ID, UserID: a.User.ID, Seq: msg.Seq,
+		}})
 	}
-	s.readMoved(ctx, r, a.User.ID, msg.Seq)
 	if err := s.notify(ctx, r, msg); err != nil {
 		s.log.Warn("notify failed", "room_id", msg.RoomID, "err", err)
 	}

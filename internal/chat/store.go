@@ -114,15 +114,30 @@ type Rooms interface {
 	UpdateRoom(ctx context.Context, roomID string, name, topic *string, actorID string, at time.Time) (Event, error)
 }
 
+// Appended is the outcome of Timeline.AppendMessage.
+type Appended struct {
+	Message Message
+	Event   Event // its message.created
+	// Created is false when the message repeated a client id; Message and
+	// Event are then the original's.
+	Created bool
+	// Room is the room as the append left it (its LastSeq is Message.Seq),
+	// so that what follows a send needs no read of it. Set when Created.
+	Room Room
+}
+
 // Timeline keeps the messages and events of rooms.
 type Timeline interface {
 	// AppendMessage stores m with the room's next seq and appends
 	// message.created. If m.ClientID is set and the sender already sent a
 	// message with it to the room, nothing is stored: the original and its
-	// message.created event come back with created false. The sender's read
-	// position moves to the message. m.Mentions is stored with it, and
-	// counts in the mentioned members' RoomView.MentionCount while unread.
-	AppendMessage(ctx context.Context, m Message) (msg Message, ev Event, created bool, err error)
+	// message.created event come back with Created false. A sender who is
+	// not a member of the room (or a room that does not exist) gives
+	// ErrNotFound, checked in the same transaction as the append. The
+	// sender's read position moves to the message. m.Mentions is stored
+	// with it, and counts in the mentioned members' RoomView.MentionCount
+	// while unread.
+	AppendMessage(ctx context.Context, m Message) (Appended, error)
 	// EditMessage replaces the text and mentions of a message and appends
 	// message.edited. Only its sender may edit it (ErrForbidden); a deleted
 	// message gives ErrMessageDeleted.

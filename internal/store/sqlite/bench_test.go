@@ -37,7 +37,7 @@ func benchAppend(b *testing.B, durability string, writers int) {
 	for range writers {
 		wg.Go(func() {
 			for n.Add(1) <= int64(b.N) {
-				if _, _, _, err := s.AppendMessage(b.Context(), message(u, r, "benchmark")); err != nil {
+				if _, err := s.AppendMessage(b.Context(), message(u, r, "benchmark")); err != nil {
 					b.Error(err)
 					return
 				}
@@ -88,7 +88,7 @@ func fill(b *testing.B, s *Store, u chat.User, r chat.Room, n int) {
 	for range 64 {
 		wg.Go(func() {
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				if _, _, _, err := s.AppendMessage(b.Context(), message(u, r, fmt.Sprint("history ", i))); err != nil {
+				if _, err := s.AppendMessage(b.Context(), message(u, r, fmt.Sprint("history ", i))); err != nil {
 					b.Error(err)
 					return
 				}

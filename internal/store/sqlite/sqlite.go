@@ -134,6 +134,9 @@ func prepareDir(path string) (string, error) {
 	return abs, nil
 }
 
+// writerCacheKiB is the page cache of the write connection.
+const writerCacheKiB = 64 << 10
+
 // openWriteDB opens the one connection that writes. BEGIN IMMEDIATE takes
 // the write lock up front, so a transaction never fails half-way to upgrade.
 func openWriteDB(path, sync string) (*sql.DB, error) {
@@ -151,6 +154,10 @@ func openWriteDB(path, sync string) (*sql.DB, error) {
 			// took 8% of the CPU time of BenchmarkAppendMessage (relaxed,
 			// 64 writers) in writes; in memory, 4%.
 			"temp_store(MEMORY)",
+			// The default cache (2 MiB) holds less than the index pages
+			// that appends to a few hundred busy rooms keep touching; on
+			// a miss the writer reads the page back from the WAL.
+			fmt.Sprintf("cache_size(%d)", -writerCacheKiB),
 			// Checkpoints run in the background (see checkpointer);
 			// this one only bounds the WAL if they fall behind.
 			fmt.Sprintf("wal_autocheckpoint(%d)", writerAutoCheckpoint),

@@ -107,7 +107,7 @@ func TestDurability(t *testing.T) {
 				durability, sync, journal, fk, want)
 		}
 		u, r := seed(t, s)
-		if _, _, _, err := s.AppendMessage(ctx, message(u, r, "works")); err != nil {
+		if _, err := s.AppendMessage(ctx, message(u, r, "works")); err != nil {
 			t.Errorf("durability %q: AppendMessage: %v", durability, err)
 		}
 	}
@@ -120,10 +120,11 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, r := seed(t, s)
-	m, _, _, err := s.AppendMessage(t.Context(), message(u, r, "kept"))
+	ap, err := s.AppendMessage(t.Context(), message(u, r, "kept"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := ap.Message
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
@@ -133,9 +134,9 @@ func TestReopenKeepsData(t *testing.T) {
 	if err != nil || got.Text != "kept" {
 		t.Fatalf("Message after reopening = %+v, %v", got, err)
 	}
-	next, _, _, err := s.AppendMessage(t.Context(), message(u, r, "next"))
-	if err != nil || next.Seq != m.Seq+1 {
-		t.Errorf("AppendMessage after reopening: seq %d, %v; want %d", next.Seq, err, m.Seq+1)
+	next, err := s.AppendMessage(t.Context(), message(u, r, "next"))
+	if err != nil || next.Message.Seq != m.Seq+1 {
+		t.Errorf("AppendMessage after reopening: seq %d, %v; want %d", next.Message.Seq, err, m.Seq+1)
 	}
 }
 
@@ -144,7 +145,7 @@ func TestCancelledContext(t *testing.T) {
 	u, r := seed(t, s)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	_, _, _, err := s.AppendMessage(ctx, message(u, r, "never"))
+	_, err := s.AppendMessage(ctx, message(u, r, "never"))
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("AppendMessage with a cancelled context: %v", err)
 	}
@@ -268,7 +269,7 @@ func TestPanickingWriteFailsAlone(t *testing.T) {
 		t.Errorf("panicking write: %v", err)
 	}
 	u, r := seed(t, s)
-	if _, _, _, err := s.AppendMessage(t.Context(), message(u, r, "still here")); err != nil {
+	if _, err := s.AppendMessage(t.Context(), message(u, r, "still here")); err != nil {
 		t.Errorf("write after a panic: %v", err)
 	}
 }
@@ -299,7 +300,7 @@ func TestCloseDrains(t *testing.T) {
 	results := make(chan error, n)
 	for i := range n {
 		ok.Go(func() {
-			_, _, _, err := s.AppendMessage(t.Context(), message(u, r, fmt.Sprint(i)))
+			_, err := s.AppendMessage(t.Context(), message(u, r, fmt.Sprint(i)))
 			results <- err
 		})
 	}
@@ -351,7 +352,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	s := openTest(t, Options{})
 	u, r := seed(t, s)
 	for i := range 20 {
-		if _, _, _, err := s.AppendMessage(t.Context(), message(u, r, fmt.Sprint("m", i))); err != nil {
+		if _, err := s.AppendMessage(t.Context(), message(u, r, fmt.Sprint("m", i))); err != nil {
 			t.Fatal(err)
 		}
 	}

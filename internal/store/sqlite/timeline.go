@@ -56,87 +56,99 @@ func scanEvent(sc scanner) (chat.Event, error) {
 // AppendMessage stores m with the room's next seq, or, if m repeats the
 // client id of an earlier message of its sender in the room, returns that
 // message and its message.created event.
-func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Message, chat.Event, bool, error) {
+//
+// The writer runs no look-up first: the insert meets the UNIQUE (room_id,
+// sender_id, client_id) constraint, the op is rolled back, and the original
+// is read afterwards from a reader. Retries are rare, and the look-up cost
+// every send a sixth of the writer's time.
+func (s *Store) AppendMessage(ctx context.Context, m chat.Message) (chat.Appended, error) {
 	m.CreatedAt = norm(m.CreatedAt)
 	m.Seq, m.EditedAt, m.Deleted = 0, nil, false
-	var out chat.Message
-	var ev chat.Event
-	var created bool
-	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
-		if m.ClientID != "" {
-			orig, origEv, found, err := sentBefore(ctx, tx, m)
-			if err != nil || found {
-				out, ev = orig, origEv
-				return err
-			}
+	// Twice at most: if the original was in a batch whose commit then
+	// failed, it is gone, and this send is the first after all.
+	for range 2 {
+		var out chat.Appended
+		err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
+			var err error
+			out, err = appendMessage(ctx, tx, m)
+			return err
+		})
+		if !errors.Is(err, errRepeated) {
+			return out, err
 		}
-		var err error
-		out, ev, err = appendMessage(ctx, tx, m)
-		created = err == nil
-		return err
-	})
-	if err != nil {
-		return chat.Message{}, chat.Event{}, false, err
+		orig, ev, err := s.sentBefore(ctx, m)
+		if !errors.Is(err, chat.ErrNotFound) {
+			return chat.Appended{Message: orig, Event: ev}, err
+		}
 	}
-	return out, ev, created, nil
+	return chat.Appended{}, fmt.Errorf("sqlite: client id %q: repeated, but no original", m.ClientID)
 }
 
-// sentBefore finds the message m's sender sent to m's room with m's client
-// id. The single writer makes looking first safe: no one can insert the
-// same client id between the look and the insert.
-func sentBefore(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, chat.Event, bool, error) {
-	orig, err := scanMessage(tx.queryRow(ctx, `SELECT `+messageCols+` FROM messages
+// errRepeated is an append's error when its client id was used before.
+var errRepeated = errors.New("sqlite: client id repeated")
+
+// sentBefore reads the message m's sender sent to m's room with m's client
+// id, and its message.created event.
+func (s *Store) sentBefore(ctx context.Context, m chat.Message) (chat.Message, chat.Event, error) {
+	orig, err := scanMessage(s.rq.queryRow(ctx, `SELECT `+messageCols+` FROM messages
 		WHERE room_id = ? AND sender_id = ? AND client_id = ?`, m.RoomID, m.SenderID, m.ClientID))
-	if errors.Is(err, sql.ErrNoRows) {
-		return chat.Message{}, chat.Event{}, false, nil
-	}
 	if err != nil {
-		return chat.Message{}, chat.Event{}, false, fmt.Errorf("sqlite: client id %q: %w", m.ClientID, err)
+		return chat.Message{}, chat.Event{}, rowErr(err, "client id %q", m.ClientID)
 	}
-	ev, err := scanEvent(tx.queryRow(ctx, `SELECT `+eventCols+` FROM events
+	ev, err := scanEvent(s.rq.queryRow(ctx, `SELECT `+eventCols+` FROM events
 		WHERE room_id = ? AND seq = ?`, orig.RoomID, orig.Seq))
 	if err != nil {
-		return chat.Message{}, chat.Event{}, false, rowErr(err, "event %s/%d", orig.RoomID, orig.Seq)
+		return chat.Message{}, chat.Event{}, rowErr(err, "event %s/%d", orig.RoomID, orig.Seq)
 	}
-	return orig, ev, true, nil
+	return orig, ev, nil
 }
 
 // appendMessage stores m with the room's next seq and appends its
 // message.created event. Sending a message means having read the room up
-// to it, so the sender's read position moves there too.
-func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Message, chat.Event, error) {
-	seq, err := nextSeq(ctx, tx, m.RoomID, m.CreatedAt, 0)
+// to it, so the sender's read position moves there too; that update is
+// also the membership check, as it finds no row for a non-member.
+func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Appended, error) {
+	r, err := scanRoom(tx.queryRow(ctx, `UPDATE rooms
+		SET last_seq = last_seq + 1, active_at = max(active_at, ?)
+		WHERE id = ? RETURNING id, kind, name, topic, created_at, last_seq, member_count`,
+		ms(m.CreatedAt), m.RoomID))
 	if err != nil {
-		return chat.Message{}, chat.Event{}, err
+		return chat.Appended{}, rowErr(err, "room %s", m.RoomID)
 	}
-	m.Seq = seq
+	m.Seq = r.LastSeq
+	res, err := tx.exec(ctx, `UPDATE members SET read_seq = ? WHERE room_id = ? AND user_id = ?`,
+		m.Seq, m.RoomID, m.SenderID)
+	if err != nil {
+		return chat.Appended{}, fmt.Errorf("sqlite: read position: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return chat.Appended{}, notFound("member %s of room %s", m.SenderID, m.RoomID)
+	}
 	_, err = tx.exec(ctx, `INSERT INTO messages
 		(id, room_id, seq, sender_id, text, client_id, created_at, mentions)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.RoomID, m.Seq, m.SenderID, m.Text, nullString(m.ClientID), ms(m.CreatedAt),
 		nullString(strings.Join(m.Mentions, " ")))
 	switch {
-	case isForeignKey(err):
-		return chat.Message{}, chat.Event{}, notFound("user %s", m.SenderID)
+	case isUnique(err, "messages.client_id"):
+		return chat.Appended{}, errRepeated
 	case isUnique(err, ""):
-		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: message %s: %w", m.ID, chat.ErrConflict)
+		return chat.Appended{}, fmt.Errorf("sqlite: message %s: %w", m.ID, chat.ErrConflict)
 	case err != nil:
-		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: append message: %w", err)
-	}
-	_, err = tx.exec(ctx, `UPDATE members SET read_seq = ? WHERE room_id = ? AND user_id = ?`,
-		seq, m.RoomID, m.SenderID)
-	if err != nil {
-		return chat.Message{}, chat.Event{}, fmt.Errorf("sqlite: read position: %w", err)
+		return chat.Appended{}, fmt.Errorf("sqlite: append message: %w", err)
 	}
 	if err := insertMentions(ctx, tx, m); err != nil {
-		return chat.Message{}, chat.Event{}, err
+		return chat.Appended{}, err
 	}
 	snapshot := m
 	ev := chat.Event{
-		RoomID: m.RoomID, Seq: seq, Type: chat.EventMessageCreated,
+		RoomID: m.RoomID, Seq: m.Seq, Type: chat.EventMessageCreated,
 		ActorID: m.SenderID, CreatedAt: m.CreatedAt, Message: &snapshot,
 	}
-	return m, ev, insertEvent(ctx, tx, ev)
+	if err := insertEvent(ctx, tx, ev); err != nil {
+		return chat.Appended{}, err
+	}
+	return chat.Appended{Message: m, Event: ev, Created: true, Room: r}, nil
 }
 
 // messageEvent appends an event of typ carrying m as it is after the change.

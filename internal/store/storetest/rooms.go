@@ -160,8 +160,13 @@ func testRoomNotFound(f *fixture) {
 			return err
 		},
 		"AppendMessage": func() error {
-			_, _, _, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: no,
+			_, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: no,
 				SenderID: alice.ID, Text: "x", CreatedAt: at})
+			return err
+		},
+		"AppendMessage by a non-member": func() error {
+			_, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
+				SenderID: bob.ID, Text: "x", ClientID: "c", CreatedAt: at})
 			return err
 		},
 		"EditMessage": func() error {

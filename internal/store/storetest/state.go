@@ -124,8 +124,9 @@ func testMentions(f *fixture) {
 	alice, bob := f.user("alice"), f.user("bob")
 	r := f.room(chat.KindGroup, "g", alice, bob)
 	at := f.tick()
-	m, _, _, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
+	ap, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
 		SenderID: alice.ID, Text: "hi @bob", CreatedAt: at, Mentions: []string{bob.ID}})
+	m := ap.Message
 	f.must(err, "AppendMessage")
 	got, err := f.s.Message(f.ctx, r.ID, m.ID)
 	f.must(err, "Message")

@@ -148,9 +148,10 @@ func (f *fixture) send(r chat.Room, from chat.User, text string) chat.Message {
 func (f *fixture) sendEvent(r chat.Room, from chat.User, text string) (chat.Message, chat.Event) {
 	f.Helper()
 	at := f.tick()
-	m, ev, created, err := f.s.AppendMessage(f.ctx, chat.Message{
+	ap, err := f.s.AppendMessage(f.ctx, chat.Message{
 		ID: chat.NewID(at), RoomID: r.ID, SenderID: from.ID, Text: text, CreatedAt: at,
 	})
+	m, ev, created := ap.Message, ap.Event, ap.Created
 	f.must(err, "AppendMessage %q", text)
 	if !created {
 		f.Fatalf("AppendMessage %q: created = false for a new message", text)

@@ -15,7 +15,8 @@ func testAppendMessage(f *fixture) {
 	at := time.Date(2025, 6, 2, 8, 30, 0, 456_000_000, zone)
 	in := chat.Message{ID: chat.NewID(at), RoomID: r.ID, SenderID: alice.ID,
 		Text: "hello", ClientID: "client-1", CreatedAt: at}
-	m, ev, created, err := f.s.AppendMessage(f.ctx, in)
+	ap, err := f.s.AppendMessage(f.ctx, in)
+	m, ev, created := ap.Message, ap.Event, ap.Created
 	f.must(err, "AppendMessage")
 	if !created {
 		f.Errorf("created = false for a new message")
@@ -26,6 +27,12 @@ func testAppendMessage(f *fixture) {
 	f.same(m, want, "AppendMessage message")
 	f.same(ev, chat.Event{RoomID: r.ID, Seq: want.Seq, Type: chat.EventMessageCreated,
 		ActorID: alice.ID, CreatedAt: m.CreatedAt, Message: &want}, "AppendMessage event")
+	wantRoom := f.getRoom(r.ID)
+	f.same(ap.Room, wantRoom, "AppendMessage room")
+	if ap.Room.LastSeq != want.Seq || ap.Room.MemberCount != 1 {
+		f.Errorf("AppendMessage room: last seq %d, %d members; want %d, 1",
+			ap.Room.LastSeq, ap.Room.MemberCount, want.Seq)
+	}
 
 	got, err := f.s.Message(f.ctx, r.ID, m.ID)
 	f.must(err, "Message")
@@ -41,8 +48,9 @@ func testAppendMessage(f *fixture) {
 func (f *fixture) appendWithClientID(r chat.Room, u chat.User, clientID, text string) (chat.Message, chat.Event, bool) {
 	f.Helper()
 	at := f.tick()
-	m, ev, created, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
+	ap, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
 		SenderID: u.ID, Text: text, ClientID: clientID, CreatedAt: at})
+	m, ev, created := ap.Message, ap.Event, ap.Created
 	f.must(err, "AppendMessage %q", text)
 	return m, ev, created
 }
@@ -96,8 +104,9 @@ func testClientIDRace(f *fixture) {
 	createdN := 0
 	for range n {
 		wg.Go(func() {
-			m, _, created, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
+			ap, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
 				SenderID: alice.ID, Text: "once", ClientID: "same", CreatedAt: at})
+			m, created := ap.Message, ap.Created
 			if err != nil {
 				f.Errorf("AppendMessage: %v", err)
 				return
@@ -322,8 +331,9 @@ func testConcurrentAppends(f *fixture) {
 	at := f.tick()
 	send := func(r chat.Room, n int, seqs *[]int64) {
 		for i := range n {
-			m, ev, created, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
+			ap, err := f.s.AppendMessage(f.ctx, chat.Message{ID: chat.NewID(at), RoomID: r.ID,
 				SenderID: alice.ID, Text: fmt.Sprint(i), CreatedAt: at})
+			m, ev, created := ap.Message, ap.Event, ap.Created
 			if err != nil || !created || ev.Seq != m.Seq {
 				f.Errorf("AppendMessage: created %v, seqs %d/%d, err %v", created, m.Seq, ev.Seq, err)
 				return

@@ -84,6 +84,10 @@ func printReport(w io.Writer, o Options, r *Report) {
 			grow := r.ServerReady.RSSKiB - r.ServerBefore.RSSKiB
 			row("server RSS", "%d KiB before, %d KiB with sessions open: %.1f KiB per session",
 				r.ServerBefore.RSSKiB, r.ServerReady.RSSKiB, float64(grow)/float64(ok))
+			// Connecting includes the TCP accept, the upgrade, the token
+			// look-up and loading the rooms; pings while held are not in it.
+			cpu := r.ServerReady.CPUSeconds - r.ServerBefore.CPUSeconds
+			row("server CPU", "%.2f s while connecting: %.0f µs per session", cpu, cpu*1e6/float64(ok))
 		}
 	case "fanout", "persistence":
 		if o.FindMax {

@@ -104,9 +104,11 @@ type Hub struct {
 	ctx     context.Context // cancelled by Close; bounds the hub's store reads
 	cancel  context.CancelFunc
 	closing atomic.Bool
-	kick    chan struct{} // asks the resync loop to run now
-	stop    func()        // unsubscribes from the bus
-	loop    sync.WaitGroup
+	// revocations counts revoke calls; see Revocations.
+	revocations atomic.Uint64
+	kick        chan struct{} // asks the resync loop to run now
+	stop        func()        // unsubscribes from the bus
+	loop        sync.WaitGroup
 
 	receipts  *coalescer
 	grace     time.Duration
@@ -282,8 +284,15 @@ func (h *Hub) catchUp(id string, head int64) {
 	h.startFillLocked(r)
 }
 
+// Revocations counts the revocation notices the hub has handled. Read
+// before a token is checked and again once Connect has registered its
+// session, an unchanged count means no revocation can have passed between
+// the two unseen: one that reached the hub later found the session.
+func (h *Hub) Revocations() uint64 { return h.revocations.Load() }
+
 // revoke closes the sessions whose token stopped working.
 func (h *Hub) revoke(rv chat.Revoke) {
+	h.revocations.Add(1) // before the registry is read; see Revocations
 	u := h.localUser(rv.UserID)
 	if u == nil {
 		return

@@ -71,22 +71,53 @@ func (h *Hub) Connect(ctx context.Context, a chat.Auth, o SessionOptions) (*Sess
 	}
 	s := newSession(h, a, o)
 	u, others := h.register(s)
-	defer u.attached()
+	if err := h.attachRooms(ctx, u, others); err != nil {
+		h.Disconnect(s)
+		return nil, err
+	}
+	// Announced once the rooms are attached, so that the announcement can
+	// find the audience in them rather than in the store.
 	if !others {
 		h.cameOnline(ctx, a.User.ID)
 	}
-	seqs, err := h.store.RoomSeqs(ctx, a.User.ID)
+	return s, nil
+}
+
+// attachRooms makes u a local member of every room the store lists for it.
+func (h *Hub) attachRooms(ctx context.Context, u *user, others bool) error {
+	defer u.attached()
+	seqs, err := h.store.RoomSeqs(ctx, u.id)
 	if err != nil {
-		h.Disconnect(s)
-		return nil, fmt.Errorf("hub: rooms of %s: %w", a.User.ID, err)
+		return fmt.Errorf("hub: rooms of %s: %w", u.id, err)
 	}
 	for id, last := range seqs {
 		if err := h.attachRoom(ctx, u, id, last, others); err != nil {
-			h.Disconnect(s)
-			return nil, err
+			return err
 		}
 	}
-	return s, nil
+	return nil
+}
+
+// localRooms returns the rooms of userID if this node holds them all: the
+// user has sessions here and none of them is still loading its rooms.
+func (h *Hub) localRooms(userID string) ([]*room, bool) {
+	sh := h.shardOf(userID)
+	sh.mu.Lock()
+	u := sh.users[userID]
+	sh.mu.Unlock()
+	if u == nil {
+		return nil, false
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.rooms == nil || u.attaching > 0 {
+		return nil, false
+	}
+	rs := make([]*room, 0, len(u.rooms))
+	for _, r := range u.rooms {
+		rs = append(rs, r)
+	}
+	return rs, true
 }
 
 // register adds s to its user's sessions, creating the user if needed. It

@@ -280,7 +280,7 @@ func (h *Hub) wentAway(userID string) {
 	h.presMu.Lock()
 	defer h.presMu.Unlock()
 	p := h.pres[userID]
-	if p == nil || p.away != nil {
+	if p == nil || !p.online || p.away != nil {
 		return
 	}
 	// Milliseconds, as the store keeps every time.
@@ -335,18 +335,12 @@ func (h *Hub) announcePresence(pn chat.PresenceNotice) {
 	h.fills.Add(1)
 	go func() {
 		defer h.fills.Done()
-		ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
-		defer cancel()
-		seqs, err := h.store.RoomSeqs(ctx, pn.UserID)
+		rooms, err := h.roomsOf(pn.UserID)
 		if err != nil {
 			return
 		}
 		audience := map[*user]bool{}
-		for id := range seqs {
-			r := h.room(id)
-			if r == nil {
-				continue
-			}
+		for _, r := range rooms {
 			r.mu.Lock()
 			for uid, u := range r.members {
 				if uid != pn.UserID {
@@ -363,6 +357,27 @@ func (h *Hub) announcePresence(pn chat.PresenceNotice) {
 			}
 		}
 	}()
+}
+
+// roomsOf returns the local rooms userID is a member of: from the
+// registry when this node holds the user's sessions, else from the store.
+func (h *Hub) roomsOf(userID string) ([]*room, error) {
+	if rs, ok := h.localRooms(userID); ok {
+		return rs, nil
+	}
+	ctx, cancel := context.WithTimeout(h.ctx, storeTimeout)
+	defer cancel()
+	seqs, err := h.store.RoomSeqs(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	var rs []*room
+	for id := range seqs {
+		if r := h.room(id); r != nil {
+			rs = append(rs, r)
+		}
+	}
+	return rs, nil
 }
 
 // pendingDelivery is the newest message delivered to a member's session

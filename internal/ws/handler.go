@@ -152,6 +152,7 @@ func NewHandler(o Options) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	token, hasHeader := bearerToken(r)
 	var a chat.Auth
+	revocations := h.hub.Revocations()
 	switch {
 	case !strings.EqualFold(r.Header.Get("Upgrade"), "websocket"):
 		writeError(w, http.StatusBadRequest, chat.Errorf(chat.CodeInvalidRequest, "expected a WebSocket upgrade"))
@@ -173,7 +174,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	c := &conn{h: h, id: chat.NewID(time.Now()), auth: a, token: token}
+	c := &conn{h: h, id: chat.NewID(time.Now()), auth: a, token: token, revocations: revocations}
 	if !h.add(c) {
 		writeError(w, http.StatusServiceUnavailable, chat.Errorf("unavailable", "the server is shutting down"))
 		return

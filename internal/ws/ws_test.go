@@ -269,17 +269,23 @@ func TestStalledReaderIsClosed(t *testing.T) {
 
 	text := strings.Repeat("€", chat.MaxMessageRunes)
 	sent := 0
+	got := make([][]chat.Event, len(others))
 	for e.closing(carol.User.ID) != CloseTooSlow {
 		if sent == 5000 {
 			t.Fatal("the stalled session was never closed")
 		}
-		e.send(alice, room, text)
+		m := e.send(alice, room, text)
 		sent++
+		// The others read as the sends go, so that only carol falls
+		// behind, however fast the sends are.
+		for i, c := range others {
+			got[i] = append(got[i], c.eventsUntil(room, m.Seq)...)
+		}
 	}
 	last := head + int64(sent)
 	t.Logf("closed after %d sends", sent)
-	for i, c := range others {
-		checkOnce(t, fmt.Sprint("other ", i), c.eventsUntil(room, last), room, head+1, last)
+	for i := range others {
+		checkOnce(t, fmt.Sprint("other ", i), got[i], room, head+1, last)
 	}
 
 	// Reading again, carol gets what was in flight and then the close.

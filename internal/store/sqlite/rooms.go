@@ -341,18 +341,37 @@ func (s *Store) exists(ctx context.Context, table, what, id string) error {
 	return rowErr(err, "%s %s", what, id)
 }
 
-// RoomSeqs returns the last seq of every room userID is a member of.
+// RoomSeqs returns the last seq of every room userID is a member of. It
+// runs on every connect, so one statement tells both the rooms and whether
+// the user exists: no row means no user, one row of NULLs no rooms.
 func (s *Store) RoomSeqs(ctx context.Context, userID string) (map[string]int64, error) {
-	rows, err := s.rq.query(ctx, `SELECT r.id, r.last_seq
-		FROM members m JOIN rooms r ON r.id = m.room_id WHERE m.user_id = ?`, userID)
-	seqs, err := scanSeqs(rows, err)
+	rows, err := s.rq.query(ctx, `SELECT r.id, r.last_seq FROM users u
+		LEFT JOIN members m ON m.user_id = u.id
+		LEFT JOIN rooms r ON r.id = m.room_id
+		WHERE u.id = ?`, userID)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
 	}
-	if len(seqs) == 0 {
-		if err := s.exists(ctx, "users", "user", userID); err != nil {
-			return nil, err
+	defer rows.Close()
+	var seqs map[string]int64
+	for rows.Next() {
+		var id sql.NullString
+		var seq sql.NullInt64
+		if err := rows.Scan(&id, &seq); err != nil {
+			return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
 		}
+		if seqs == nil {
+			seqs = make(map[string]int64)
+		}
+		if id.Valid {
+			seqs[id.String] = seq.Int64
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
+	}
+	if seqs == nil {
+		return nil, notFound("user %s", userID)
 	}
 	return seqs, nil
 }

@@ -50,7 +50,8 @@ type Config struct {
 	// WSPongTimeout is how long a WebSocket may stay silent before it is
 	// closed; it is longer than WSPingInterval and under 60s. Default 45s.
 	WSPongTimeout time.Duration
-	// WSWriteTimeout bounds each write to a WebSocket. Default 10s.
+	// WSWriteTimeout bounds each write to a WebSocket: a blocked write fails
+	// after between half of it and all of it. Default 10s.
 	WSWriteTimeout time.Duration
 	// WSQueue is how many outgoing frames a session may have waiting before
 	// it is closed as too slow. Default 512.
@@ -188,7 +189,7 @@ var options = []option{
 	},
 	{
 		name: "ws-write-timeout", def: "10s",
-		help:  "time allowed for each write to a WebSocket",
+		help:  "time allowed for each write to a WebSocket (a blocked write fails after half of it to all of it)",
 		field: func(c *Config) any { return &c.WSWriteTimeout },
 	},
 	{

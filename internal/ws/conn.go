@@ -336,14 +336,7 @@ func (c *conn) write(frames [][]byte) error {
 	if len(frames) == 0 {
 		return nil
 	}
-	c.nc.SetWriteDeadline(time.Now().Add(c.h.o.WriteTimeout))
-	if err := c.nc.writeText(frames); err != nil {
-		return err
-	}
-	// Pings are written between batches without a deadline of ours; the
-	// library bounds control frames itself.
-	c.nc.SetWriteDeadline(time.Time{})
-	return nil
+	return c.nc.writeText(frames)
 }
 
 // startPings pings every ping interval; the pong extends the read

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"time"
 )
 
 // frameConn is the network connection under a WebSocket. The writer writes
@@ -19,11 +20,35 @@ import (
 // Write, each a whole frame in one call since it flushes its buffer after
 // every control frame. mu keeps data and control frames whole and in
 // order, and no data frame follows a close frame.
+//
+// Every write is bounded by timeout, but the deadline moves only when less
+// than half of it is left (see arm), so a write may fail after between half
+// and all of timeout without progress. Setting it per batch, and clearing it
+// after so that the library's pings would not meet a stale one, was an
+// eighth of the writer's time under fan-out.
 type frameConn struct {
 	net.Conn
+	timeout time.Duration // zero: no deadline
 
 	mu        sync.Mutex
 	closeSent bool
+	deadline  time.Time // the write deadline arm last set
+}
+
+// arm makes sure the write about to start has at least half of the timeout
+// before its deadline. The caller holds mu. Others may set a later
+// deadline directly (closeWith does), never an earlier one, so the
+// deadline remembered is never later than the connection's.
+func (c *frameConn) arm() {
+	if c.timeout <= 0 {
+		return
+	}
+	now := time.Now()
+	if c.deadline.Sub(now) >= c.timeout/2 {
+		return
+	}
+	c.deadline = now.Add(c.timeout)
+	c.Conn.SetWriteDeadline(c.deadline)
 }
 
 // errCloseSent is returned by writeText once the close frame is written.
@@ -45,6 +70,7 @@ func (c *frameConn) Write(p []byte) (int, error) {
 	if len(p) > 0 && p[0]&0x0f == opClose {
 		c.closeSent = true
 	}
+	c.arm()
 	return c.Conn.Write(p)
 }
 
@@ -59,6 +85,7 @@ func (c *frameConn) writeText(payloads [][]byte) error {
 	if c.closeSent {
 		return errCloseSent
 	}
+	c.arm()
 	bp := framePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	var err error

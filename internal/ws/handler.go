@@ -73,7 +73,9 @@ type Options struct {
 	// PongTimeout is how long a connection may stay silent (no frame, no
 	// pong) before it is closed. Longer than PingInterval. Default 45s.
 	PongTimeout time.Duration
-	// WriteTimeout bounds each write, and the close handshake. Default 10s.
+	// WriteTimeout bounds each write (a blocked write fails after between
+	// half of it and all of it; see frameConn) and the close handshake.
+	// Default 10s.
 	WriteTimeout time.Duration
 	// QueueSize bounds the frames waiting to be written to one connection;
 	// a connection that falls further behind is closed with CloseTooSlow.
@@ -179,7 +181,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, chat.Errorf("unavailable", "the server is shutting down"))
 		return
 	}
-	hw := &hijacker{ResponseWriter: w}
+	hw := &hijacker{ResponseWriter: w, timeout: h.o.WriteTimeout}
 	wc, err := websocket.Accept(hw, r, &websocket.AcceptOptions{
 		OriginPatterns:  h.o.OriginPatterns,
 		CompressionMode: websocket.CompressionDisabled,
@@ -295,7 +297,8 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 // no allocation, where a context per write would.
 type hijacker struct {
 	http.ResponseWriter
-	conn *frameConn
+	timeout time.Duration // of each write; see frameConn
+	conn    *frameConn
 }
 
 // Hijack also swaps the server's 4 KiB read and write buffers for smaller
@@ -306,7 +309,7 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &frameConn{Conn: c}
+	w.conn = &frameConn{Conn: c, timeout: w.timeout}
 	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
 		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(w.conn, writeBuffer))
 	}

@@ -88,6 +88,9 @@ func (s *Service) notice(ctx context.Context, n Notice) {
 // Receipts returns a page of the read and delivered positions of a room's
 // members and the cursor of the next page.
 func (s *Service) Receipts(ctx context.Context, a Auth, roomID, after string, limit int) ([]Receipt, string, error) {
+	if err := checkCursor(after); err != nil {
+		return nil, "", err
+	}
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return nil, "", err
 	}

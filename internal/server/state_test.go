@@ -553,6 +553,56 @@ func TestMentionsAndNotifications(t *testing.T) {
 	}
 }
 
+// TestMentionNotifiesOncePerMessage: a member hears of a message that
+// mentions them once, whatever later edits do with the mention; a member an
+// edit mentions for the first time is still notified.
+func TestMentionNotifiesOncePerMessage(t *testing.T) {
+	ts := newTestServer(t, withConfig(stateConfig))
+	alice, bob, carol := ts.person("alice"), ts.person("bob"), ts.person("carol")
+	r := groupOf(t, alice, "g", bob, carol)
+	about := func(m client.Message) func(frame) bool {
+		return func(f frame) bool {
+			return f.Type == "notification" && f.Reason == "mention" && f.Message != nil && f.Message.ID == m.ID
+		}
+	}
+	edit := func(m client.Message, text string) {
+		t.Helper()
+		must[client.Message](t)(alice.c.Edit(ctx(t), r.ID, m.ID, text))
+	}
+	once := func(p *person, m client.Message) {
+		t.Helper()
+		for _, d := range p.devs {
+			d.expect("mention", about(m))
+			d.none("second notification", about(m))
+		}
+	}
+	never := func(p *person, m client.Message, after string) {
+		t.Helper()
+		for _, d := range p.devs {
+			d.none("notification after "+after, about(m))
+		}
+	}
+	atBob, atCarol := "@"+bob.u.Username, "@"+carol.u.Username
+
+	m := must[client.Message](t)(sendMsg(t, alice, r.ID, "hi "+atBob))
+	once(bob, m)
+	edit(m, "hi")
+	never(bob, m, "removing the mention")
+	edit(m, "hi "+atBob)
+	never(bob, m, "putting the mention back")
+	edit(m, "hi "+atBob+" and "+atCarol)
+	once(carol, m)
+	never(bob, m, "an edit that adds someone else")
+
+	// The same for a mention an edit made first.
+	plain := must[client.Message](t)(sendMsg(t, alice, r.ID, "see this"))
+	edit(plain, "see this "+atBob)
+	once(bob, plain)
+	edit(plain, "see this")
+	edit(plain, "see this "+atBob)
+	never(bob, plain, "removing and putting back a mention an edit made")
+}
+
 func TestLargeRoomReceiptsGoToTheSender(t *testing.T) {
 	ts := newTestServer(t, withConfig(func(c *config.Config) {
 		stateConfig(c)

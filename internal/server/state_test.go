@@ -603,6 +603,41 @@ func TestMentionNotifiesOncePerMessage(t *testing.T) {
 	never(bob, plain, "removing and putting back a mention an edit made")
 }
 
+// TestRoomSettingsNulls: notify may be left out, which keeps it, but not
+// null; silenced_until: null stops silencing, as the OpenAPI document says.
+func TestRoomSettingsNulls(t *testing.T) {
+	ts := newTestServer(t)
+	alice, _ := ts.user("alice")
+	r, _, err := alice.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	set := func(patch map[string]any) (client.RoomSettings, error) {
+		return alice.UpdateRoomSettings(ctx(t), r.ID, patch)
+	}
+	must[client.RoomSettings](t)(set(map[string]any{"notify": "none", "silenced_until": until}))
+
+	for _, patch := range []map[string]any{{"notify": nil}, {"notify": nil, "silenced_until": nil}} {
+		_, err := set(patch)
+		if e := apiError(t, err, 400, "invalid_request"); !strings.Contains(e.Message, `"notify"`) {
+			t.Errorf("%v: message %q does not name notify", patch, e.Message)
+		}
+	}
+	got := must[client.Room](t)(alice.Room(ctx(t), r.ID))
+	if got.Notify != "none" || got.SilencedUntil == nil || !got.SilencedUntil.Equal(until) {
+		t.Errorf("settings after refused patches: notify %q, silenced until %v", got.Notify, got.SilencedUntil)
+	}
+
+	rs := must[client.RoomSettings](t)(set(map[string]any{"silenced_until": nil}))
+	if rs.Notify != "none" || rs.SilencedUntil != nil {
+		t.Errorf("after silenced_until: null: %+v", rs)
+	}
+	if got := must[client.Room](t)(alice.Room(ctx(t), r.ID)); got.SilencedUntil != nil {
+		t.Errorf("room still silenced until %v", got.SilencedUntil)
+	}
+}
+
 func TestLargeRoomReceiptsGoToTheSender(t *testing.T) {
 	ts := newTestServer(t, withConfig(func(c *config.Config) {
 		stateConfig(c)

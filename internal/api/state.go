@@ -42,8 +42,10 @@ func (s *server) unread(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) roomSettings(w http.ResponseWriter, r *http.Request) {
+	// notify may be left out but not null: null would read as absent
+	// and keep the setting. silenced_until: null stops silencing.
 	var req struct {
-		Notify        *string         `json:"notify"`
+		Notify        *string         `json:"notify" strictjson:"nonnull"`
 		SilencedUntil json.RawMessage `json:"silenced_until"`
 	}
 	if err := s.decode(w, r, &req); err != nil {

@@ -18,6 +18,28 @@ func NewID(now time.Time) string {
 	return idEncoding.EncodeToString(b[:])
 }
 
+// isID reports whether s has the shape of an id NewID makes: 16 bytes in
+// its alphabet. Encoding again refuses stray bits in the last character,
+// which decoding alone ignores.
+func isID(s string) bool {
+	b, err := idEncoding.DecodeString(s)
+	return err == nil && len(b) == 16 && idEncoding.EncodeToString(b) == s
+}
+
+// checkCursor refuses an after cursor that is not an id, as every cursor
+// of a page keyed by id is. Without it a garbage cursor reads as "after
+// everything" and gives an empty page that looks like the end of the list.
+func checkCursor(after string) error {
+	if after != "" && !isID(after) {
+		return badCursor()
+	}
+	return nil
+}
+
+func badCursor() error {
+	return Invalid("after", "invalid", "must be a cursor from a previous page's next")
+}
+
 // Clock tells the time. Tests drive it instead of sleeping.
 type Clock interface {
 	Now() time.Time

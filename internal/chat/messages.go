@@ -46,7 +46,8 @@ func (s *Service) Send(ctx context.Context, a Auth, roomID, text, clientID strin
 }
 
 // Edit replaces the text of one of the caller's own messages. Its mentions
-// are found again; members it newly mentions are notified.
+// are found again; members that no version of it mentioned before are
+// notified, so that nobody is notified twice of one message.
 func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text string) (Message, error) {
 	if err := CheckMessageText(text); err != nil {
 		return Message{}, err
@@ -54,23 +55,19 @@ func (s *Service) Edit(ctx context.Context, a Auth, roomID, messageID, text stri
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return Message{}, err
 	}
-	old, err := s.store.Message(ctx, roomID, messageID)
+	mentions, err := s.mentions(ctx, roomID, text)
+	if err != nil {
+		return Message{}, err
+	}
+	msg, ev, first, err := s.store.EditMessage(ctx, roomID, messageID, a.User.ID, text, mentions, s.clock.Now())
 	if errors.Is(err, ErrNotFound) {
 		return Message{}, Errorf(CodeNotFound, "message not found")
 	}
 	if err != nil {
 		return Message{}, err
 	}
-	mentions, err := s.mentions(ctx, roomID, text)
-	if err != nil {
-		return Message{}, err
-	}
-	msg, ev, err := s.store.EditMessage(ctx, roomID, messageID, a.User.ID, text, mentions, s.clock.Now())
-	if err != nil {
-		return Message{}, err
-	}
 	s.publish(ctx, ev)
-	s.notifyMentioned(ctx, msg, old.Mentions)
+	s.notifyMentioned(ctx, msg, first)
 	return msg, nil
 }
 

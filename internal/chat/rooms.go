@@ -210,6 +210,9 @@ func (s *Service) checkPatch(ctx context.Context, id string, p RoomPatch) (RoomP
 // Members returns a page of a room's members and the cursor of the next
 // page ("" when this is the last).
 func (s *Service) Members(ctx context.Context, a Auth, roomID, after string, limit int) ([]Member, string, error) {
+	if err := checkCursor(after); err != nil {
+		return nil, "", err
+	}
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return nil, "", err
 	}
@@ -335,9 +338,12 @@ func (s *Service) Directory(ctx context.Context, a Auth, q, after string, limit 
 	if err := checkText("q", q, MaxRoomNameRunes, true); err != nil {
 		return nil, "", err
 	}
+	if err := checkCursor(after); err != nil {
+		return nil, "", err
+	}
 	rooms, err := s.store.Directory(ctx, q, after, limit+1)
 	if errors.Is(err, ErrNotFound) {
-		return nil, "", Invalid("after", "invalid", "must be a cursor from a previous page's next")
+		return nil, "", badCursor()
 	}
 	if err != nil {
 		return nil, "", err

@@ -3,7 +3,6 @@ package chat
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 )
@@ -88,6 +87,9 @@ func (s *Service) notice(ctx context.Context, n Notice) {
 // Receipts returns a page of the read and delivered positions of a room's
 // members and the cursor of the next page.
 func (s *Service) Receipts(ctx context.Context, a Auth, roomID, after string, limit int) ([]Receipt, string, error) {
+	if err := checkCursor(after); err != nil {
+		return nil, "", err
+	}
 	if _, err := s.member(ctx, a, roomID); err != nil {
 		return nil, "", err
 	}
@@ -375,17 +377,15 @@ func (s *Service) notifyFor(ctx context.Context, r Room, msg Message,
 	return nil
 }
 
-// notifyMentioned sends mention notifications, after an edit, to the
-// members msg mentions that were not mentioned before (known).
-func (s *Service) notifyMentioned(ctx context.Context, msg Message, known []string) {
-	added := map[string]string{}
-	for _, id := range msg.Mentions {
-		if !slices.Contains(known, id) {
-			added[id] = ReasonMention
-		}
-	}
-	if len(added) == 0 {
+// notifyMentioned sends mention notifications, after an edit of msg, to
+// the members ids names: those mentioned for the first time.
+func (s *Service) notifyMentioned(ctx context.Context, msg Message, ids []string) {
+	if len(ids) == 0 {
 		return
+	}
+	added := make(map[string]string, len(ids))
+	for _, id := range ids {
+		added[id] = ReasonMention
 	}
 	r, err := s.store.Room(ctx, msg.RoomID)
 	if err == nil {

@@ -140,9 +140,12 @@ type Timeline interface {
 	AppendMessage(ctx context.Context, m Message) (Appended, error)
 	// EditMessage replaces the text and mentions of a message and appends
 	// message.edited. Only its sender may edit it (ErrForbidden); a deleted
-	// message gives ErrMessageDeleted.
+	// message gives ErrMessageDeleted. firstMentioned lists, in the order
+	// of mentions, those no version of the message mentioned before, its
+	// first included: the store keeps every member a message ever
+	// mentioned, so that each is notified of it once.
 	EditMessage(ctx context.Context, roomID, messageID, editorID, text string, mentions []string,
-		at time.Time) (Message, Event, error)
+		at time.Time) (msg Message, ev Event, firstMentioned []string, err error)
 	// DeleteMessage turns a message into a tombstone and appends
 	// message.deleted. A message already deleted changes nothing and gives
 	// changed false.

@@ -70,6 +70,61 @@ func TestDirectoryCursorHidesPrivateRooms(t *testing.T) {
 	apiError(t, err, 400, "validation_failed")
 }
 
+// TestMemberCursorsAreChecked: the members and receipts lists refuse a
+// cursor no page could have given, instead of answering with an empty page
+// that reads as the end of the list. A cursor naming someone who has since
+// left still pages on.
+func TestMemberCursorsAreChecked(t *testing.T) {
+	ts := newTestServer(t)
+	owner, _ := ts.user("own")
+	_, a := ts.user("ann")
+	leaver, b := ts.user("ben")
+	room, _, _ := owner.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "r", MemberIDs: []string{a.ID, b.ID}})
+	lists := map[string]func(after string, limit int) (int, string, error){
+		"members": func(after string, limit int) (int, string, error) {
+			ms, next, err := owner.Members(ctx(t), room.ID, after, limit)
+			return len(ms), next, err
+		},
+		"receipts": func(after string, limit int) (int, string, error) {
+			rcs, next, err := owner.Receipts(ctx(t), room.ID, after, limit)
+			return len(rcs), next, err
+		},
+	}
+	cursor := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+	strayBits := b.ID[:len(b.ID)-1] + "z"
+	bad := []string{cursor("nope"), cursor(b.ID + "x"), cursor(strings.ToUpper(b.ID)), cursor(strayBits)}
+
+	for name, list := range lists {
+		for _, after := range bad {
+			_, _, err := list(after, 10)
+			if e := apiError(t, err, 400, "validation_failed"); e.Fields["after"].Code != "invalid" {
+				t.Errorf("%s after=%s: fields %+v", name, after, e.Fields)
+			}
+		}
+		n, next, err := list("", 2)
+		if err != nil || n != 2 || next == "" {
+			t.Fatalf("%s page 1: %d, next %q, %v", name, n, next, err)
+		}
+		if n, next, err = list(next, 2); err != nil || n != 1 || next != "" {
+			t.Errorf("%s page 2: %d, next %q, %v", name, n, next, err)
+		}
+	}
+
+	if err := leaver.RemoveMember(ctx(t), room.ID, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	for name, list := range lists {
+		all, _, err := list("", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _, err := list(cursor(b.ID), 10)
+		if err != nil || after > all {
+			t.Errorf("%s after one who left: %d of %d, %v", name, after, all, err)
+		}
+	}
+}
+
 // TestDirectRoomOwnerCannotDeleteThePeer: creating a direct room makes one
 // of the two its owner, which must not let them delete the other's words.
 func TestDirectRoomOwnerCannotDeleteThePeer(t *testing.T) {

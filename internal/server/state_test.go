@@ -553,6 +553,91 @@ func TestMentionsAndNotifications(t *testing.T) {
 	}
 }
 
+// TestMentionNotifiesOncePerMessage: a member hears of a message that
+// mentions them once, whatever later edits do with the mention; a member an
+// edit mentions for the first time is still notified.
+func TestMentionNotifiesOncePerMessage(t *testing.T) {
+	ts := newTestServer(t, withConfig(stateConfig))
+	alice, bob, carol := ts.person("alice"), ts.person("bob"), ts.person("carol")
+	r := groupOf(t, alice, "g", bob, carol)
+	about := func(m client.Message) func(frame) bool {
+		return func(f frame) bool {
+			return f.Type == "notification" && f.Reason == "mention" && f.Message != nil && f.Message.ID == m.ID
+		}
+	}
+	edit := func(m client.Message, text string) {
+		t.Helper()
+		must[client.Message](t)(alice.c.Edit(ctx(t), r.ID, m.ID, text))
+	}
+	once := func(p *person, m client.Message) {
+		t.Helper()
+		for _, d := range p.devs {
+			d.expect("mention", about(m))
+			d.none("second notification", about(m))
+		}
+	}
+	never := func(p *person, m client.Message, after string) {
+		t.Helper()
+		for _, d := range p.devs {
+			d.none("notification after "+after, about(m))
+		}
+	}
+	atBob, atCarol := "@"+bob.u.Username, "@"+carol.u.Username
+
+	m := must[client.Message](t)(sendMsg(t, alice, r.ID, "hi "+atBob))
+	once(bob, m)
+	edit(m, "hi")
+	never(bob, m, "removing the mention")
+	edit(m, "hi "+atBob)
+	never(bob, m, "putting the mention back")
+	edit(m, "hi "+atBob+" and "+atCarol)
+	once(carol, m)
+	never(bob, m, "an edit that adds someone else")
+
+	// The same for a mention an edit made first.
+	plain := must[client.Message](t)(sendMsg(t, alice, r.ID, "see this"))
+	edit(plain, "see this "+atBob)
+	once(bob, plain)
+	edit(plain, "see this")
+	edit(plain, "see this "+atBob)
+	never(bob, plain, "removing and putting back a mention an edit made")
+}
+
+// TestRoomSettingsNulls: notify may be left out, which keeps it, but not
+// null; silenced_until: null stops silencing, as the OpenAPI document says.
+func TestRoomSettingsNulls(t *testing.T) {
+	ts := newTestServer(t)
+	alice, _ := ts.user("alice")
+	r, _, err := alice.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	set := func(patch map[string]any) (client.RoomSettings, error) {
+		return alice.UpdateRoomSettings(ctx(t), r.ID, patch)
+	}
+	must[client.RoomSettings](t)(set(map[string]any{"notify": "none", "silenced_until": until}))
+
+	for _, patch := range []map[string]any{{"notify": nil}, {"notify": nil, "silenced_until": nil}} {
+		_, err := set(patch)
+		if e := apiError(t, err, 400, "invalid_request"); !strings.Contains(e.Message, `"notify"`) {
+			t.Errorf("%v: message %q does not name notify", patch, e.Message)
+		}
+	}
+	got := must[client.Room](t)(alice.Room(ctx(t), r.ID))
+	if got.Notify != "none" || got.SilencedUntil == nil || !got.SilencedUntil.Equal(until) {
+		t.Errorf("settings after refused patches: notify %q, silenced until %v", got.Notify, got.SilencedUntil)
+	}
+
+	rs := must[client.RoomSettings](t)(set(map[string]any{"silenced_until": nil}))
+	if rs.Notify != "none" || rs.SilencedUntil != nil {
+		t.Errorf("after silenced_until: null: %+v", rs)
+	}
+	if got := must[client.Room](t)(alice.Room(ctx(t), r.ID)); got.SilencedUntil != nil {
+		t.Errorf("room still silenced until %v", got.SilencedUntil)
+	}
+}
+
 func TestLargeRoomReceiptsGoToTheSender(t *testing.T) {
 	ts := newTestServer(t, withConfig(func(c *config.Config) {
 		stateConfig(c)

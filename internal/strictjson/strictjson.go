@@ -26,9 +26,9 @@ var (
 	ErrNotObject = errors.New("the value must be a JSON object")
 )
 
-// KeyError names a top-level key that is duplicated or matches no field
+// KeyError names a top-level key that is duplicated, matches no field
 // exactly (encoding/json matches keys regardless of case and keeps the last
-// of duplicates).
+// of duplicates), or is null for a field that refuses null.
 type KeyError struct {
 	Key    string
 	Reason string
@@ -39,6 +39,11 @@ func (e *KeyError) Error() string { return fmt.Sprintf("key %q: %s", e.Key, e.Re
 // Decode decodes one JSON value from b into v, a pointer to a struct: no
 // unknown, duplicated or miscased top-level keys, no trailing data, valid
 // UTF-8 with no lone surrogate escapes.
+//
+// A field tagged `strictjson:"nonnull"` refuses an explicit null, which
+// encoding/json would take as absent (a pointer stays nil) or as the zero
+// value: where leaving a field out means "keep it", null must not mean the
+// same thing silently.
 func Decode(b []byte, v any) error {
 	return decode(b, v, false)
 }
@@ -73,7 +78,7 @@ func decode(b []byte, v any, tolerant bool) error {
 // checkKeys checks the top-level keys of an object against v's fields.
 // Anything that is not an object is left for the decoder to refuse.
 func checkKeys(b []byte, v any, tolerant bool) error {
-	fields := fieldNames(reflect.TypeOf(v))
+	fields := fieldsOf(reflect.TypeOf(v))
 	dec := json.NewDecoder(bytes.NewReader(b))
 	tok, err := dec.Token()
 	if err != nil {
@@ -92,23 +97,27 @@ func checkKeys(b []byte, v any, tolerant bool) error {
 			return nil
 		}
 		key, _ := tok.(string)
+		f, known := fields[key]
 		switch {
 		case seen[key]:
 			return &KeyError{key, "appears twice"}
-		case fields != nil && !fields[key] && (!tolerant || foldsTo(fields, key)):
+		case fields != nil && !known && (!tolerant || foldsTo(fields, key)):
 			return &KeyError{key, "is not a known field (names are case-sensitive)"}
 		}
 		seen[key] = true
-		var skip json.RawMessage
-		if err := dec.Decode(&skip); err != nil {
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
 			return nil
+		}
+		if f.nonNull && string(value) == "null" {
+			return &KeyError{key, "must not be null"}
 		}
 	}
 	return nil
 }
 
 // foldsTo reports whether key matches a field name in another letter case.
-func foldsTo(fields map[string]bool, key string) bool {
+func foldsTo(fields map[string]field, key string) bool {
 	for name := range fields {
 		if strings.EqualFold(name, key) {
 			return true
@@ -117,13 +126,18 @@ func foldsTo(fields map[string]bool, key string) bool {
 	return false
 }
 
-// fieldNames returns the JSON names of a struct's fields, or nil when t is
+// field is what checkKeys knows of a struct field.
+type field struct {
+	nonNull bool
+}
+
+// fieldsOf returns the fields of a struct by JSON name, or nil when t is
 // not a pointer to a struct.
-func fieldNames(t reflect.Type) map[string]bool {
+func fieldsOf(t reflect.Type) map[string]field {
 	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
 	}
-	names := map[string]bool{}
+	fields := map[string]field{}
 	for f := range t.Elem().Fields() {
 		if !f.IsExported() {
 			continue
@@ -131,13 +145,13 @@ func fieldNames(t reflect.Type) map[string]bool {
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		switch name {
 		case "-":
+			continue
 		case "":
-			names[f.Name] = true
-		default:
-			names[name] = true
+			name = f.Name
 		}
+		fields[name] = field{nonNull: f.Tag.Get("strictjson") == "nonnull"}
 	}
-	return names
+	return fields
 }
 
 // validEscapes reports whether every \u escape inside the JSON strings of

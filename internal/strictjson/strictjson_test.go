@@ -1,6 +1,7 @@
 package strictjson
 
 import (
+	"encoding/json"
 	"errors"
 	"testing"
 )
@@ -50,6 +51,31 @@ func TestDecode(t *testing.T) {
 	}
 	if err := DecodeTolerant([]byte(`{"TEXT": "a"}`), &r); err == nil {
 		t.Error("tolerant accepted a miscased key")
+	}
+}
+
+// TestNonNull: a field tagged nonnull refuses an explicit null, naming
+// it; left out, or on a field without the tag, null is as before.
+func TestNonNull(t *testing.T) {
+	type patch struct {
+		Notify *string         `json:"notify" strictjson:"nonnull"`
+		Until  json.RawMessage `json:"until"`
+	}
+	var p patch
+	err := Decode([]byte(`{"notify": null}`), &p)
+	if want := `key "notify": must not be null`; err == nil || Describe(err) != want {
+		t.Errorf("null notify: %v, want %q", err, want)
+	}
+	if err := DecodeTolerant([]byte(`{"notify":null}`), &p); err == nil {
+		t.Error("tolerant decoding took a null notify")
+	}
+	for _, in := range []string{`{}`, `{"until": null}`, `{"notify": "all", "until": null}`} {
+		if err := Decode([]byte(in), &p); err != nil {
+			t.Errorf("%s: %v", in, err)
+		}
+	}
+	if p.Notify == nil || *p.Notify != "all" || string(p.Until) != "null" {
+		t.Errorf("decoded %+v", p)
 	}
 }
 

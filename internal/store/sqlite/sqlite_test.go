@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"github.com/parley-chat/parley/internal/chat"
 	"github.com/parley-chat/parley/internal/store/storetest"
@@ -137,6 +140,56 @@ func TestReopenKeepsData(t *testing.T) {
 	next, err := s.AppendMessage(t.Context(), message(u, r, "next"))
 	if err != nil || next.Message.Seq != m.Seq+1 {
 		t.Errorf("AppendMessage after reopening: seq %d, %v; want %d", next.Message.Seq, err, m.Seq+1)
+	}
+}
+
+// TestMigrationKeepsWhoWasMentioned: a message stored before the store
+// kept who each message ever mentioned starts from its current mentions, so
+// an edit after the upgrade does not notify them again.
+func TestMigrationKeepsWhoWasMentioned(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, r := seed(t, s)
+	in := message(u, r, "hi @alice")
+	in.Mentions = []string{u.ID}
+	ap, err := s.AppendMessage(t.Context(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := ap.Message
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	migrateDownTo(t, path, 3)
+
+	s = openTest(t, Options{Path: path})
+	_, _, first, err := s.EditMessage(t.Context(), r.ID, m.ID, u.ID, "hi @alice!", []string{u.ID}, at)
+	if err != nil || first != nil {
+		t.Errorf("edit after the upgrade: first mentioned %v, %v; want none", first, err)
+	}
+}
+
+// migrateDownTo takes the schema of the database at path back to version.
+func migrateDownTo(t *testing.T, path string, version int64) {
+	t.Helper()
+	db, err := openWriteDB(path, "FULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fsys, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(t.Context(), version); err != nil {
+		t.Fatalf("migrate down to %d: %v", version, err)
 	}
 }
 

@@ -124,11 +124,12 @@ func appendMessage(ctx context.Context, tx *wtx, m chat.Message) (chat.Appended,
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return chat.Appended{}, notFound("member %s of room %s", m.SenderID, m.RoomID)
 	}
+	mentions := nullString(strings.Join(m.Mentions, " "))
 	_, err = tx.exec(ctx, `INSERT INTO messages
-		(id, room_id, seq, sender_id, text, client_id, created_at, mentions)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, room_id, seq, sender_id, text, client_id, created_at, mentions, mentioned)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID, m.RoomID, m.Seq, m.SenderID, m.Text, nullString(m.ClientID), ms(m.CreatedAt),
-		nullString(strings.Join(m.Mentions, " ")))
+		mentions, mentions)
 	switch {
 	case isUnique(err, "messages.client_id"):
 		return chat.Appended{}, errRepeated
@@ -164,12 +165,14 @@ func messageEvent(ctx context.Context, tx *wtx, typ, actorID string, at time.Tim
 	return ev, insertEvent(ctx, tx, ev)
 }
 
-// EditMessage replaces the text of a live message of editorID's.
+// EditMessage replaces the text of a live message of editorID's and
+// returns the members it mentions that no earlier version mentioned.
 func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, text string,
-	mentions []string, at time.Time) (chat.Message, chat.Event, error) {
+	mentions []string, at time.Time) (chat.Message, chat.Event, []string, error) {
 	at = norm(at)
 	var m chat.Message
 	var ev chat.Event
+	var first []string
 	err := s.w.do(ctx, func(ctx context.Context, tx *wtx) error {
 		var err error
 		if m, err = loadMessage(ctx, tx, roomID, messageID); err != nil {
@@ -182,25 +185,45 @@ func (s *Store) EditMessage(ctx context.Context, roomID, messageID, editorID, te
 			return fmt.Errorf("sqlite: edit message %s: %w", messageID, chat.ErrMessageDeleted)
 		}
 		m.Text, m.EditedAt, m.Mentions = text, &at, mentions
-		_, err = tx.exec(ctx, `UPDATE messages SET text = ?, edited_at = ?, mentions = ? WHERE id = ?`,
-			text, ms(at), nullString(strings.Join(mentions, " ")), messageID)
-		if err != nil {
-			return fmt.Errorf("sqlite: edit message %s: %w", messageID, err)
-		}
-		_, err = tx.exec(ctx, `DELETE FROM mentions WHERE room_id = ? AND seq = ?`, roomID, m.Seq)
-		if err != nil {
-			return fmt.Errorf("sqlite: edit mentions of %s: %w", messageID, err)
-		}
-		if err := insertMentions(ctx, tx, m); err != nil {
+		if first, err = storeEdit(ctx, tx, m); err != nil {
 			return err
 		}
 		ev, err = messageEvent(ctx, tx, chat.EventMessageEdited, editorID, at, m)
 		return err
 	})
 	if err != nil {
-		return chat.Message{}, chat.Event{}, err
+		return chat.Message{}, chat.Event{}, nil, err
 	}
-	return m, ev, nil
+	return m, ev, first, nil
+}
+
+// storeEdit writes the new text and mentions of m, and returns those of
+// its mentions that are not among the members it ever mentioned, adding
+// them there.
+func storeEdit(ctx context.Context, tx *wtx, m chat.Message) ([]string, error) {
+	var was sql.NullString
+	err := tx.queryRow(ctx, `SELECT mentioned FROM messages WHERE id = ?`, m.ID).Scan(&was)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: mentioned by %s: %w", m.ID, err)
+	}
+	ever := splitIDs(was.String)
+	var first []string
+	for _, id := range m.Mentions {
+		if !slices.Contains(ever, id) {
+			first, ever = append(first, id), append(ever, id)
+		}
+	}
+	_, err = tx.exec(ctx, `UPDATE messages SET text = ?, edited_at = ?, mentions = ?, mentioned = ?
+		WHERE id = ?`, m.Text, ms(*m.EditedAt), nullString(strings.Join(m.Mentions, " ")),
+		nullString(strings.Join(ever, " ")), m.ID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: edit message %s: %w", m.ID, err)
+	}
+	_, err = tx.exec(ctx, `DELETE FROM mentions WHERE room_id = ? AND seq = ?`, m.RoomID, m.Seq)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: edit mentions of %s: %w", m.ID, err)
+	}
+	return first, insertMentions(ctx, tx, m)
 }
 
 // DeleteMessage turns a message into a tombstone: its text goes, its place

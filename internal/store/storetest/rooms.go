@@ -170,11 +170,11 @@ func testRoomNotFound(f *fixture) {
 			return err
 		},
 		"EditMessage": func() error {
-			_, _, err := f.s.EditMessage(f.ctx, r.ID, no, alice.ID, "x", nil, at)
+			_, _, _, err := f.s.EditMessage(f.ctx, r.ID, no, alice.ID, "x", nil, at)
 			return err
 		},
 		"EditMessage in another room": func() error {
-			_, _, err := f.s.EditMessage(f.ctx, no, m.ID, alice.ID, "x", nil, at)
+			_, _, _, err := f.s.EditMessage(f.ctx, no, m.ID, alice.ID, "x", nil, at)
 			return err
 		},
 		"DeleteMessage": func() error {

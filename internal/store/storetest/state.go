@@ -153,18 +153,42 @@ func testMentions(f *fixture) {
 	_, err = f.s.AddMember(f.ctx, chat.Member{RoomID: r.ID, User: carol, Role: chat.RoleMember, JoinedAt: f.tick()}, alice.ID)
 	f.must(err, "AddMember")
 	m2 := f.send(r, alice, "later")
-	edited, ev, err := f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later @carol", []string{carol.ID}, f.tick())
+	edited, ev, first, err := f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later @carol", []string{carol.ID}, f.tick())
 	f.must(err, "EditMessage")
 	f.same(edited.Mentions, []string{carol.ID}, "Mentions after the edit")
 	f.same(ev.Message.Mentions, []string{carol.ID}, "Mentions of the edit event")
+	f.same(first, []string{carol.ID}, "First mentioned by the edit")
 	if st := f.state(r, carol.ID); st.MentionCount != 1 {
 		f.Errorf("carol's state after being mentioned in an edit: %+v", st)
 	}
-	_, _, err = f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later", nil, f.tick())
+	_, _, first, err = f.s.EditMessage(f.ctx, r.ID, m2.ID, alice.ID, "later", nil, f.tick())
 	f.must(err, "EditMessage")
+	f.same(first, []string(nil), "First mentioned by an edit that mentions nobody")
 	if st := f.state(r, carol.ID); st.MentionCount != 0 {
 		f.Errorf("carol's state after the mention was edited away: %+v", st)
 	}
+	testMentionedOnce(f, r, m, alice, bob, carol)
+}
+
+// testMentionedOnce: an edit's first mentions are those no version of the
+// message had, the one sent included, so a mention removed and put back is
+// not new.
+func testMentionedOnce(f *fixture, r chat.Room, m chat.Message, alice, bob, carol chat.User) {
+	f.Helper()
+	edit := func(text string, mentions ...string) []string {
+		f.Helper()
+		_, _, first, err := f.s.EditMessage(f.ctx, r.ID, m.ID, alice.ID, text, mentions, f.tick())
+		f.must(err, "EditMessage %q", text)
+		return first
+	}
+	f.same(edit("hi"), []string(nil), "First mentioned after removing the sent mention")
+	f.same(edit("hi @bob", bob.ID), []string(nil), "First mentioned after putting the sent mention back")
+	f.same(edit("hi @carol @bob", carol.ID, bob.ID), []string{carol.ID}, "First mentioned beside an old one")
+	f.same(edit("hi"), []string(nil), "First mentioned after removing both")
+	f.same(edit("hi @carol @bob", carol.ID, bob.ID), []string(nil), "First mentioned after putting both back")
+	got, err := f.s.Message(f.ctx, r.ID, m.ID)
+	f.must(err, "Message")
+	f.same(got.Mentions, []string{carol.ID, bob.ID}, "Mentions as read back after the edits")
 }
 
 func testSettings(f *fixture) {

@@ -137,11 +137,11 @@ func testEditMessage(f *fixture) {
 	r := f.room(chat.KindGroup, "room", alice, bob)
 	m := f.send(r, alice, "helo")
 
-	_, _, err := f.s.EditMessage(f.ctx, r.ID, m.ID, bob.ID, "hacked", nil, f.tick())
+	_, _, _, err := f.s.EditMessage(f.ctx, r.ID, m.ID, bob.ID, "hacked", nil, f.tick())
 	f.wantErr(err, chat.ErrForbidden, "EditMessage by another user")
 
 	at := f.tick()
-	got, ev, err := f.s.EditMessage(f.ctx, r.ID, m.ID, alice.ID, "hello", nil, at)
+	got, ev, _, err := f.s.EditMessage(f.ctx, r.ID, m.ID, alice.ID, "hello", nil, at)
 	f.must(err, "EditMessage")
 	if got.EditedAt == nil {
 		f.Fatalf("EditedAt is nil after an edit")
@@ -158,7 +158,7 @@ func testEditMessage(f *fixture) {
 
 	_, _, err = f.s.DeleteMessage(f.ctx, r.ID, m.ID, alice.ID, f.tick())
 	f.must(err, "DeleteMessage")
-	_, _, err = f.s.EditMessage(f.ctx, r.ID, m.ID, alice.ID, "back", nil, f.tick())
+	_, _, _, err = f.s.EditMessage(f.ctx, r.ID, m.ID, alice.ID, "back", nil, f.tick())
 	f.wantErr(err, chat.ErrMessageDeleted, "EditMessage of a deleted message")
 }
 
@@ -211,7 +211,7 @@ func testEventsAsAppended(f *fixture) {
 	add(ev, nil)
 	_, ev, _ = f.appendWithClientID(r, carol, "cid", "with a client id")
 	add(ev, nil)
-	_, ev, err := f.s.EditMessage(f.ctx, r.ID, m.ID, bob.ID, "hi all", nil, f.tick())
+	_, ev, _, err := f.s.EditMessage(f.ctx, r.ID, m.ID, bob.ID, "hi all", nil, f.tick())
 	add(ev, err)
 	ev, _, err = f.s.DeleteMessage(f.ctx, r.ID, m.ID, alice.ID, f.tick())
 	add(ev, err)

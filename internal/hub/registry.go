@@ -58,7 +58,27 @@ type SessionOptions struct {
 	// QueueSize bounds the frames waiting to be written; a session that
 	// would exceed it is closed with CodeTooSlow. Default 512.
 	QueueSize int
+	// WriteNow, if set, is offered each frame that finds the queue empty,
+	// to write it at once instead of queueing it. It is called with the
+	// session's lock held, so it must not block, and it must not write
+	// while the transport writes what Take returned (the transport holds
+	// a lock of its own from before Take until its write ends, and WriteNow
+	// only tries that lock).
+	WriteNow func(frame []byte) WriteResult
 }
+
+// WriteResult is what SessionOptions.WriteNow did with a frame.
+type WriteResult uint8
+
+const (
+	// NotWritten: nothing was written; the frame is queued.
+	NotWritten WriteResult = iota
+	// Written: the whole frame was written.
+	Written
+	// WrittenPartly: part of the frame was written and the transport
+	// keeps the rest, to write first when Wake next signals.
+	WrittenPartly
+)
 
 // Connect registers a session for the caller authenticated by a and loads
 // the rooms the caller is a member of, so that every event committed after

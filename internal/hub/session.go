@@ -22,8 +22,9 @@ type Session struct {
 	queueMax int
 	detached atomic.Bool
 
-	wake  chan struct{} // frames were queued, or the session is closing
-	space chan struct{} // the transport took the queue
+	wake     chan struct{} // frames were queued, or the session is closing
+	space    chan struct{} // the transport took the queue
+	writeNow func([]byte) WriteResult
 
 	mu      sync.Mutex
 	q       [][]byte
@@ -81,7 +82,7 @@ type heldFrame struct {
 }
 
 func newSession(h *Hub, a chat.Auth, o SessionOptions) *Session {
-	s := &Session{h: h, id: o.ID, auth: a, queueMax: o.QueueSize,
+	s := &Session{h: h, id: o.ID, auth: a, queueMax: o.QueueSize, writeNow: o.WriteNow,
 		wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
 	if s.queueMax <= 0 {
 		s.queueMax = DefaultQueueSize
@@ -230,11 +231,28 @@ func (s *Session) sendLocked(tr *track, seq int64, frame []byte) {
 	if !s.roomLocked() {
 		return
 	}
+	s.enqueueLocked(frame)
+	tr.add(seq)
+}
+
+// enqueueLocked queues frame for the transport, or, when nothing is
+// queued, lets the transport write it at once if it can without blocking:
+// that spares waking the transport's writer for every frame, which was
+// most of the cost of a delivery besides the write itself.
+func (s *Session) enqueueLocked(frame []byte) {
+	if len(s.q) == 0 && s.writeNow != nil {
+		switch s.writeNow(frame) {
+		case Written:
+			return
+		case WrittenPartly:
+			s.signal(s.wake)
+			return
+		}
+	}
 	s.q = append(s.q, frame)
 	if len(s.q) == 1 {
 		s.signal(s.wake)
 	}
-	tr.add(seq)
 }
 
 // pushWait queues frame once fewer than limit frames are queued (held
@@ -250,10 +268,7 @@ func (s *Session) pushWait(ctx context.Context, frame []byte, limit int, tr *tra
 		}
 		if len(s.q) < limit {
 			if tr == nil || !tr.has(seq) {
-				s.q = append(s.q, frame)
-				if len(s.q) == 1 {
-					s.signal(s.wake)
-				}
+				s.enqueueLocked(frame)
 				if tr != nil {
 					tr.add(seq)
 				}

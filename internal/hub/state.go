@@ -31,10 +31,7 @@ func (s *Session) push(frame []byte) {
 	if !s.live || s.closing.Code != 0 || len(s.q)+s.held >= s.queueMax {
 		return
 	}
-	s.q = append(s.q, frame)
-	if len(s.q) == 1 {
-		s.signal(s.wake)
-	}
+	s.enqueueLocked(frame)
 }
 
 // toUser queues frame on every session of userID on this node.

@@ -67,7 +67,9 @@ func (c *conn) start(authed bool) bool {
 			return false
 		}
 	}
-	s, err := c.h.hub.Connect(c.ctx(), c.auth, hub.SessionOptions{ID: c.id, QueueSize: c.h.o.QueueSize})
+	s, err := c.h.hub.Connect(c.ctx(), c.auth, hub.SessionOptions{
+		ID: c.id, QueueSize: c.h.o.QueueSize, WriteNow: c.nc.tryWrite,
+	})
 	if err != nil {
 		c.fail("ws connect failed", err)
 		return false
@@ -314,8 +316,8 @@ func (c *conn) writeLoop(s *hub.Session) {
 		case <-c.done:
 			return
 		}
-		frames, cl := s.Take(batch)
-		if err := c.write(frames); err != nil {
+		frames, cl, err := c.nc.writeTaken(s, batch)
+		if err != nil {
 			c.h.log.Debug("ws write failed", "connection_id", c.id, "err", err)
 			s.Close(CloseGoingAway, "write failed")
 			c.ws.CloseNow()
@@ -328,15 +330,6 @@ func (c *conn) writeLoop(s *hub.Session) {
 			return
 		}
 	}
-}
-
-// write writes frames as text messages under the write timeout, in one
-// network write per batch (see frameConn).
-func (c *conn) write(frames [][]byte) error {
-	if len(frames) == 0 {
-		return nil
-	}
-	return c.nc.writeText(frames)
 }
 
 // startPings pings every ping interval; the pong extends the read

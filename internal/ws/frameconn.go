@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"syscall"
 	"time"
+
+	"github.com/parley-chat/parley/internal/hub"
 )
 
 // frameConn is the network connection under a WebSocket. The writer writes
@@ -26,13 +29,23 @@ import (
 // and all of timeout without progress. Setting it per batch, and clearing it
 // after so that the library's pings would not meet a stale one, was an
 // eighth of the writer's time under fan-out.
+//
+// tryWrite writes a frame from the hub's delivery without blocking, when
+// the connection is idle: see hub.SessionOptions.WriteNow. What it cannot
+// write at once it keeps in rest, which every later write sends first.
 type frameConn struct {
 	net.Conn
-	timeout time.Duration // zero: no deadline
+	timeout time.Duration   // zero: no deadline
+	raw     syscall.RawConn // nil: no writes without blocking
 
 	mu        sync.Mutex
 	closeSent bool
 	deadline  time.Time // the write deadline arm last set
+	rest      []byte    // the unwritten end of a frame tryWrite began
+}
+
+func newFrameConn(c net.Conn, timeout time.Duration) *frameConn {
+	return &frameConn{Conn: c, timeout: timeout, raw: rawConn(c)}
 }
 
 // arm makes sure the write about to start has at least half of the timeout
@@ -71,21 +84,83 @@ func (c *frameConn) Write(p []byte) (int, error) {
 		c.closeSent = true
 	}
 	c.arm()
+	if err := c.flushRest(); err != nil {
+		return 0, err
+	}
 	return c.Conn.Write(p)
+}
+
+// flushRest writes what tryWrite left of a frame. The caller holds mu.
+func (c *frameConn) flushRest() error {
+	if len(c.rest) == 0 {
+		return nil
+	}
+	_, err := c.Conn.Write(c.rest)
+	c.rest = nil
+	return err
+}
+
+// tryWrite writes payload as a text message if it can do so at once: if
+// nothing else is being written and nothing is left over, it makes one
+// write system call that does not wait for the socket. Whatever part of
+// the frame that call could not write is kept in rest.
+func (c *frameConn) tryWrite(payload []byte) hub.WriteResult {
+	if c.raw == nil || !c.mu.TryLock() {
+		return hub.NotWritten
+	}
+	defer c.mu.Unlock()
+	if c.closeSent || len(c.rest) > 0 {
+		return hub.NotWritten
+	}
+	bp := framePool.Get().(*[]byte)
+	b := appendTextFrame((*bp)[:0], payload)
+	res := hub.Written
+	switch n := writeNoWait(c.raw, b); {
+	case n <= 0:
+		res = hub.NotWritten
+	case n < len(b):
+		c.rest = append([]byte(nil), b[n:]...)
+		res = hub.WrittenPartly
+	}
+	if cap(b) <= 2*flushAt {
+		*bp = b[:0]
+		framePool.Put(bp)
+	}
+	return res
 }
 
 // opClose is the opcode of a close frame.
 const opClose = 0x8
+
+// writeTaken takes the session's queued frames and writes them, holding
+// mu from before the take to the end of the write, so that tryWrite cannot
+// put a newer frame ahead of them. It returns the frames for reuse.
+func (c *frameConn) writeTaken(s *hub.Session, dst [][]byte) ([][]byte, hub.Closing, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	frames, cl := s.Take(dst)
+	return frames, cl, c.writeTextLocked(frames)
+}
 
 // writeText writes each of payloads as a text message, in as few network
 // writes as flushAt allows.
 func (c *frameConn) writeText(payloads [][]byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.writeTextLocked(payloads)
+}
+
+func (c *frameConn) writeTextLocked(payloads [][]byte) error {
+	if len(payloads) == 0 && len(c.rest) == 0 {
+		return nil
+	}
 	if c.closeSent {
 		return errCloseSent
 	}
 	c.arm()
+	if err := c.flushRest(); err != nil {
+		return err
+	}
 	bp := framePool.Get().(*[]byte)
 	b := (*bp)[:0]
 	var err error

@@ -309,7 +309,7 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = &frameConn{Conn: c, timeout: w.timeout}
+	w.conn = newFrameConn(c, w.timeout)
 	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
 		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(w.conn, writeBuffer))
 	}

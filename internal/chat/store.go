@@ -156,7 +156,10 @@ type Timeline interface {
 	// whether more exist beyond it in the direction of travel (older when
 	// Before is set, newer otherwise).
 	Messages(ctx context.Context, roomID string, p Page) ([]Message, bool, error)
-	// Events returns a page of roomID's events, as Messages does.
+	// Events returns a page of roomID's events, as Messages does. Each
+	// event reads back as the write that appended it returned it, except
+	// that the events of a message carry the message as it is now: once a
+	// message is deleted, no event holds its text.
 	Events(ctx context.Context, roomID string, p Page) ([]Event, bool, error)
 }
 

@@ -63,6 +63,13 @@ func TestSendEditDelete(t *testing.T) {
 	if strings.Join(types, " ") != want {
 		t.Errorf("event types = %v", types)
 	}
+	// Deleted means gone: no event of the message still carries its text,
+	// neither the original nor the edited one.
+	for _, e := range events {
+		if m := e.Message; m != nil && m.ID == msg.ID && (m.Text != "" || !m.Deleted) {
+			t.Errorf("%s event of a deleted message: %+v", e.Type, m)
+		}
+	}
 }
 
 func TestTextLimits(t *testing.T) {

@@ -71,13 +71,18 @@ func nextSeq(ctx context.Context, tx *wtx, roomID string, at time.Time, dMembers
 	return seq, rowErr(err, "room %s", roomID)
 }
 
-// insertEvent stores e, whose seq came from nextSeq.
+// insertEvent stores e, whose seq came from nextSeq. Of a message, it
+// stores only the seq (see eventCols).
 func insertEvent(ctx context.Context, tx *wtx, e chat.Event) error {
 	data, err := encodeEvent(e)
+	var msgSeq any
+	if e.Message != nil {
+		msgSeq = e.Message.Seq
+	}
 	if err == nil {
 		_, err = tx.exec(ctx, `INSERT INTO events
-			(room_id, seq, type, actor_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?)`,
-			e.RoomID, e.Seq, e.Type, e.ActorID, ms(e.CreatedAt), string(data))
+			(room_id, seq, type, actor_id, created_at, data, message_seq) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			e.RoomID, e.Seq, e.Type, e.ActorID, ms(e.CreatedAt), string(data), msgSeq)
 	}
 	if err != nil {
 		return fmt.Errorf("sqlite: event %s/%d: %w", e.RoomID, e.Seq, err)

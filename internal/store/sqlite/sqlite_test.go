@@ -172,6 +172,64 @@ func TestMigrationKeepsWhoWasMentioned(t *testing.T) {
 	}
 }
 
+// TestMigrationDropsMessageCopies: events stored with a copy of their
+// message (as before migration 6) lose it, the text of a deleted message
+// included, and read the message as it is now.
+func TestMigrationDropsMessageCopies(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "parley.db")
+	s, err := Open(t.Context(), Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, r := seed(t, s)
+	_, err = s.AppendMessage(t.Context(), message(u, r, "kept"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone, err := s.AppendMessage(t.Context(), message(u, r, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.DeleteMessage(t.Context(), r.ID, gone.Message.ID, u.ID, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	migrateDownTo(t, path, 5)
+	// What the old schema kept: the deleted text, copied into its event.
+	db, err := openWriteDB(path, "FULL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(t.Context(), `UPDATE events SET data = json_set(data, '$.message.text', 'secret')
+		WHERE room_id = ? AND seq = ?`, r.ID, gone.Message.Seq)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	s = openTest(t, Options{Path: path})
+	var copies int
+	err = s.read.QueryRowContext(t.Context(), `SELECT count(*) FROM events
+		WHERE data LIKE '%secret%' OR data LIKE '%kept%'`).Scan(&copies)
+	if err != nil || copies != 0 {
+		t.Fatalf("%d events still hold a message's text (%v)", copies, err)
+	}
+	evs, _, err := s.Events(t.Context(), r.ID, chat.Page{After: r.LastSeq, Limit: 10})
+	if err != nil || len(evs) != 3 {
+		t.Fatalf("Events: %d, %v; want 3", len(evs), err)
+	}
+	if m := evs[0].Message; m == nil || m.Text != "kept" {
+		t.Errorf("created event of a live message: %+v", m)
+	}
+	for _, ev := range evs[1:] {
+		if m := ev.Message; m == nil || !m.Deleted || m.Text != "" || m.ID != gone.Message.ID {
+			t.Errorf("%s event of a deleted message: %+v", ev.Type, m)
+		}
+	}
+}
+
 // migrateDownTo takes the schema of the database at path back to version.
 func migrateDownTo(t *testing.T, path string, version int64) {
 	t.Helper()

@@ -14,24 +14,42 @@ import (
 
 const messageCols = `id, room_id, seq, sender_id, text, client_id, created_at, edited_at, deleted, mentions`
 
-func scanMessage(sc scanner) (chat.Message, error) {
-	var m chat.Message
-	var clientID sql.NullString
-	var created int64
-	var edited sql.NullInt64
-	var mentions sql.NullString
-	err := sc.Scan(&m.ID, &m.RoomID, &m.Seq, &m.SenderID, &m.Text, &clientID,
-		&created, &edited, &m.Deleted, &mentions)
-	if err != nil {
-		return chat.Message{}, err
+// messageRow receives messageCols. Its fields are nullable so that it can
+// also read the message of an event, which is NULL for other events.
+type messageRow struct {
+	id, roomID, senderID, text, clientID, mentions sql.NullString
+	seq, created, edited                           sql.NullInt64
+	deleted                                        sql.NullBool
+}
+
+func (r *messageRow) dest() []any {
+	return []any{&r.id, &r.roomID, &r.seq, &r.senderID, &r.text, &r.clientID,
+		&r.created, &r.edited, &r.deleted, &r.mentions}
+}
+
+// message returns the message read, or nil if there was none.
+func (r *messageRow) message() *chat.Message {
+	if !r.id.Valid {
+		return nil
 	}
-	m.ClientID, m.CreatedAt = clientID.String, fromMS(created)
-	m.Mentions = splitIDs(mentions.String)
-	if edited.Valid {
-		at := fromMS(edited.Int64)
+	m := &chat.Message{
+		ID: r.id.String, RoomID: r.roomID.String, Seq: r.seq.Int64, SenderID: r.senderID.String,
+		Text: r.text.String, ClientID: r.clientID.String, CreatedAt: fromMS(r.created.Int64),
+		Deleted: r.deleted.Bool, Mentions: splitIDs(r.mentions.String),
+	}
+	if r.edited.Valid {
+		at := fromMS(r.edited.Int64)
 		m.EditedAt = &at
 	}
-	return m, nil
+	return m
+}
+
+func scanMessage(sc scanner) (chat.Message, error) {
+	var r messageRow
+	if err := sc.Scan(r.dest()...); err != nil {
+		return chat.Message{}, err
+	}
+	return *r.message(), nil
 }
 
 func loadMessage(ctx context.Context, q querier, roomID, id string) (chat.Message, error) {
@@ -40,17 +58,31 @@ func loadMessage(ctx context.Context, q querier, roomID, id string) (chat.Messag
 	return m, rowErr(err, "message %s in room %s", id, roomID)
 }
 
-const eventCols = `room_id, seq, type, actor_id, created_at, data`
+// A message event stores only the seq of its message, which is read with
+// the event: every event of a message carries the message as it is now.
+// So deleting a message removes its text from the whole timeline, events
+// included, and a send stores its text once.
+const (
+	eventCols = `e.room_id, e.seq, e.type, e.actor_id, e.created_at, e.data, ` +
+		`m.id, m.room_id, m.seq, m.sender_id, m.text, m.client_id, m.created_at, m.edited_at, m.deleted, m.mentions`
+	eventsFrom = ` FROM events e LEFT JOIN messages m ON m.room_id = e.room_id AND m.seq = e.message_seq`
+)
 
 func scanEvent(sc scanner) (chat.Event, error) {
 	var e chat.Event
 	var created int64
 	var data []byte
-	if err := sc.Scan(&e.RoomID, &e.Seq, &e.Type, &e.ActorID, &created, &data); err != nil {
+	var m messageRow
+	dest := append([]any{&e.RoomID, &e.Seq, &e.Type, &e.ActorID, &created, &data}, m.dest()...)
+	if err := sc.Scan(dest...); err != nil {
 		return chat.Event{}, err
 	}
 	e.CreatedAt = fromMS(created)
-	return e, decodeEvent(&e, data)
+	if err := decodeEvent(&e, data); err != nil {
+		return chat.Event{}, err
+	}
+	e.Message = m.message()
+	return e, nil
 }
 
 // AppendMessage stores m with the room's next seq, or, if m repeats the
@@ -95,8 +127,8 @@ func (s *Store) sentBefore(ctx context.Context, m chat.Message) (chat.Message, c
 	if err != nil {
 		return chat.Message{}, chat.Event{}, rowErr(err, "client id %q", m.ClientID)
 	}
-	ev, err := scanEvent(s.rq.queryRow(ctx, `SELECT `+eventCols+` FROM events
-		WHERE room_id = ? AND seq = ?`, orig.RoomID, orig.Seq))
+	ev, err := scanEvent(s.rq.queryRow(ctx, `SELECT `+eventCols+eventsFrom+`
+		WHERE e.room_id = ? AND e.seq = ?`, orig.RoomID, orig.Seq))
 	if err != nil {
 		return chat.Message{}, chat.Event{}, rowErr(err, "event %s/%d", orig.RoomID, orig.Seq)
 	}
@@ -261,7 +293,7 @@ func (s *Store) Message(ctx context.Context, roomID, messageID string) (chat.Mes
 
 // Messages returns a page of roomID's messages.
 func (s *Store) Messages(ctx context.Context, roomID string, p chat.Page) ([]chat.Message, bool, error) {
-	q, args, desc := pageSQL(`SELECT `+messageCols+` FROM messages`, roomID, p)
+	q, args, desc := pageSQL(`SELECT `+messageCols+` FROM messages`, "", roomID, p)
 	rows, err := s.rq.query(ctx, q, args...)
 	msgs, err := collect(rows, err, scanMessage)
 	if err != nil {
@@ -278,7 +310,7 @@ func (s *Store) Messages(ctx context.Context, roomID string, p chat.Page) ([]cha
 
 // Events returns a page of roomID's events.
 func (s *Store) Events(ctx context.Context, roomID string, p chat.Page) ([]chat.Event, bool, error) {
-	q, args, desc := pageSQL(`SELECT `+eventCols+` FROM events`, roomID, p)
+	q, args, desc := pageSQL(`SELECT `+eventCols+eventsFrom, "e.", roomID, p)
 	rows, err := s.rq.query(ctx, q, args...)
 	evs, err := collect(rows, err, scanEvent)
 	if err != nil {
@@ -300,16 +332,18 @@ const maxPage = 200
 func pageSize(p chat.Page) int { return min(max(p.Limit, 1), maxPage) }
 
 // pageSQL completes selectFrom, which reads a table keyed by (room_id,
-// seq), for page p of roomID. It reads in the direction of travel (newest
-// first when Before is set, else oldest first after After) and one item
-// more than the page, to tell whether more exist beyond it.
-func pageSQL(selectFrom, roomID string, p chat.Page) (q string, args []any, desc bool) {
+// seq), its columns prefixed by alias, for page p of roomID. It reads in
+// the direction of travel (newest first when Before is set, else oldest
+// first after After) and one item more than the page, to tell whether more
+// exist beyond it.
+func pageSQL(selectFrom, alias, roomID string, p chat.Page) (q string, args []any, desc bool) {
 	limit := pageSize(p) + 1
+	room, seq := alias+"room_id", alias+"seq"
 	if p.Backward() {
-		return selectFrom + ` WHERE room_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+		return selectFrom + ` WHERE ` + room + ` = ? AND ` + seq + ` < ? ORDER BY ` + seq + ` DESC LIMIT ?`,
 			[]any{roomID, p.Before, limit}, true
 	}
-	return selectFrom + ` WHERE room_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+	return selectFrom + ` WHERE ` + room + ` = ? AND ` + seq + ` > ? ORDER BY ` + seq + ` LIMIT ?`,
 		[]any{roomID, p.After, limit}, false
 }
 

@@ -192,12 +192,16 @@ func testDeleteMessage(f *fixture) {
 	history, _, err := f.s.Messages(f.ctx, r.ID, chat.Page{Before: chat.NewestPage, Limit: 10})
 	f.must(err, "Messages")
 	f.same(history, []chat.Message{tomb, later}, "history keeps the tombstone in its place")
+	// Every event of the message carries it as it is now: the text is
+	// gone from the created event too.
 	evs := f.allEvents(r.ID)
-	f.same(evs[m.Seq-1], createdEv, "the created event still carries the message as created")
+	createdEv.Message = &tomb
+	f.same(evs[m.Seq-1], createdEv, "the created event of a deleted message")
+	f.same(evs[len(evs)-1], ev, "the deleted event")
 }
 
-// Events reads back every event exactly as the write that appended it
-// returned it.
+// Events reads back every event as the write that appended it returned
+// it, except that an event of a message carries the message as it is now.
 func testEventsAsAppended(f *fixture) {
 	alice, bob, carol := f.user("alice"), f.user("bob"), f.user("carol")
 	r, want := f.roomEvents(chat.KindPublic, "everything", alice, bob)
@@ -221,6 +225,13 @@ func testEventsAsAppended(f *fixture) {
 	f.must(err, "RemoveMember")
 	want = append(want, evs...)
 
+	for i, ev := range want {
+		if ev.Message != nil {
+			now, err := f.s.Message(f.ctx, r.ID, ev.Message.ID)
+			f.must(err, "Message %s", ev.Message.ID)
+			want[i].Message = &now
+		}
+	}
 	f.same(f.allEvents(r.ID), want, "Events")
 	for i, ev := range want {
 		if ev.Seq != int64(i+1) {

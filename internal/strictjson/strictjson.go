@@ -12,6 +12,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -131,10 +132,26 @@ type field struct {
 	nonNull bool
 }
 
+// fieldCache holds fieldsOf's answers by type: every WebSocket frame is
+// decoded here, and reflecting on its type each time was a fifth of it.
+var fieldCache sync.Map // reflect.Type -> map[string]field
+
 // fieldsOf returns the fields of a struct by JSON name, or nil when t is
-// not a pointer to a struct.
+// not a pointer to a struct. The map is shared: do not change it.
 func fieldsOf(t reflect.Type) map[string]field {
-	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+	if t == nil {
+		return nil
+	}
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]field)
+	}
+	f := reflectFields(t)
+	fieldCache.Store(t, f)
+	return f
+}
+
+func reflectFields(t reflect.Type) map[string]field {
+	if t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
 		return nil
 	}
 	fields := map[string]field{}

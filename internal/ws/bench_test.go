@@ -130,3 +130,16 @@ func countFrames(c net.Conn, n *atomic.Int64) {
 		n.Add(1)
 	}
 }
+
+// BenchmarkDecodeFrame measures the strict decoding of a send frame, which
+// every message costs the server once.
+func BenchmarkDecodeFrame(b *testing.B) {
+	frame := []byte(`{"type":"send","ref":"r-42","room_id":"06h3r7x1q2w3e4r5t6y7u8i9o0",` +
+		`"text":"pb sender-3 1234 1764780000000000000 hello there","client_id":"c-1234"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeFrame(frame); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

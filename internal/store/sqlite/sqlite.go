@@ -27,7 +27,8 @@ import (
 // Durability values of Options.
 const (
 	// DurabilityFull makes every acknowledged write survive power loss:
-	// each commit waits for fsync of the WAL (synchronous=FULL).
+	// a write is acknowledged once the WAL is synced after its commit (see
+	// walSyncer).
 	DurabilityFull = "full"
 	// DurabilityRelaxed makes acknowledged writes survive a crash of the
 	// process, but the last commits may be lost with power
@@ -68,7 +69,7 @@ const busyTimeoutMS = "5000"
 // Open opens the database at o.Path, creating it if needed, brings its
 // schema up to date and starts the writer.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	sync, err := synchronous(o.Durability)
+	full, err := fullDurability(o.Durability)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	write, err := openWriteDB(path, sync)
+	write, err := openWriteDB(path)
 	if err != nil {
 		return nil, err
 	}
@@ -94,27 +95,32 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	ckptDB, err := openWriteDB(path, sync)
+	ckptDB, err := openWriteDB(path)
 	if err != nil {
 		read.Close()
 		write.Close()
 		return nil, err
 	}
 	s := &Store{read: read, rq: newStmts(read), log: log}
-	s.w = startWriter(write, log)
+	var wal *walSyncer
+	if full {
+		wal = startWALSyncer(path, log)
+	}
+	s.w = startWriter(write, wal, log)
 	s.ckpt = startCheckpointer(ckptDB, log)
-	log.Debug("database open", "path", path, "synchronous", sync)
+	log.Debug("database open", "path", path, "durability", o.Durability)
 	return s, nil
 }
 
-func synchronous(durability string) (string, error) {
+// fullDurability reports whether durability asks for full durability.
+func fullDurability(durability string) (bool, error) {
 	switch durability {
 	case "", DurabilityFull:
-		return "FULL", nil
+		return true, nil
 	case DurabilityRelaxed:
-		return "NORMAL", nil
+		return false, nil
 	}
-	return "", fmt.Errorf("sqlite: unknown durability %q (want %q or %q)",
+	return false, fmt.Errorf("sqlite: unknown durability %q (want %q or %q)",
 		durability, DurabilityFull, DurabilityRelaxed)
 }
 
@@ -139,11 +145,13 @@ const writerCacheKiB = 64 << 10
 
 // openWriteDB opens the one connection that writes. BEGIN IMMEDIATE takes
 // the write lock up front, so a transaction never fails half-way to upgrade.
-func openWriteDB(path, sync string) (*sql.DB, error) {
+// Commits do not sync the WAL (synchronous=NORMAL): under full durability
+// the walSyncer does, off the writer's path.
+func openWriteDB(path string) (*sql.DB, error) {
 	q := url.Values{
 		"_busy_timeout": {busyTimeoutMS},
 		"_journal_mode": {"WAL"},
-		"_synchronous":  {sync},
+		"_synchronous":  {"NORMAL"},
 		"_foreign_keys": {"on"},
 		"_txlock":       {"immediate"},
 		"_pragma": {

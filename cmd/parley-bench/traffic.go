@@ -169,7 +169,11 @@ func (l *trafficLoad) Run(ctx context.Context, rate float64) (Part, error) {
 	})
 	var wg sync.WaitGroup
 	for k := range l.senders {
-		wg.Go(func() { l.send(ctx, t, &l.senders[k], share/float64(len(l.senders)), end) })
+		// Senders start at evenly spread phases of their interval: started
+		// together, they would all send at the same instants, and the
+		// bursts, not the rate, would set the latency.
+		phase := float64(k) / float64(len(l.senders))
+		wg.Go(func() { l.send(ctx, t, &l.senders[k], share/float64(len(l.senders)), phase, end) })
 	}
 	wg.Wait()
 	sendSeconds := time.Since(start).Seconds()
@@ -193,8 +197,9 @@ func (l *trafficLoad) Run(ctx context.Context, rate float64) (Part, error) {
 }
 
 // send runs one sender until end: at rate with at most Inflight sends
-// outstanding, or, at rate 0, Inflight sends back to back.
-func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate float64, end time.Time) {
+// outstanding, the first after phase (a fraction) of the interval, or, at
+// rate 0, Inflight sends back to back.
+func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate, phase float64, end time.Time) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	if rate <= 0 {
@@ -209,7 +214,7 @@ func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate float6
 	}
 	sem := make(chan struct{}, l.o.Inflight)
 	interval := time.Duration(float64(time.Second) / rate)
-	start := time.Now()
+	start := time.Now().Add(time.Duration(phase * float64(interval)))
 	for k := 0; ; k++ {
 		at := start.Add(time.Duration(k) * interval)
 		if !at.Before(end) || ctx.Err() != nil {

@@ -318,10 +318,13 @@ func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return w.conn, brw, nil
 }
 
-// Buffer sizes of a connection: a typical event frame fits in one write.
+// Buffer sizes of a connection, kept for its life. A typical client frame
+// fits the read buffer; a larger one is read straight from the socket. The
+// library writes only control frames (at most 139 bytes) through the write
+// buffer: data frames go through frameConn.
 const (
-	readBuffer  = 1 << 10
-	writeBuffer = 2 << 10
+	readBuffer  = 512
+	writeBuffer = 256
 )
 
 // bearerToken returns the token of the Authorization header and whether

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -28,6 +29,7 @@ type Session struct {
 
 	mu      sync.Mutex
 	q       [][]byte
+	last    time.Time // when the last frame was queued or written (see enqueueLocked)
 	live    bool // Ready was called
 	held    int  // frames held back by rooms being replayed
 	closing Closing
@@ -128,6 +130,12 @@ func (s *Session) Take(dst [][]byte) ([][]byte, Closing) {
 	s.signal(s.space)
 	return frames, c
 }
+
+// burstGap is how soon after its previous frame a frame counts as part of
+// a burst, and is queued for the writer rather than written at once. Under
+// fan-out, a session of a busy room gets a frame every few milliseconds;
+// events published back to back come microseconds apart.
+const burstGap = time.Millisecond
 
 // minBatch is the capacity of queue slices always worth keeping.
 const minBatch = 16
@@ -236,11 +244,16 @@ func (s *Session) sendLocked(tr *track, seq int64, frame []byte) {
 }
 
 // enqueueLocked queues frame for the transport, or, when nothing is
-// queued, lets the transport write it at once if it can without blocking:
-// that spares waking the transport's writer for every frame, which was
-// most of the cost of a delivery besides the write itself.
+// queued and the session's previous frame is older than burstGap, lets the
+// transport write it at once if it can without blocking. A frame that
+// arrives alone is cheapest written at once: waking the transport's writer
+// for it cost as much as the write. Frames in quick succession are
+// cheapest queued: the writer takes them together, in one write.
 func (s *Session) enqueueLocked(frame []byte) {
-	if len(s.q) == 0 && s.writeNow != nil {
+	now := time.Now()
+	alone := now.Sub(s.last) > burstGap
+	s.last = now
+	if alone && len(s.q) == 0 && s.writeNow != nil {
 		switch s.writeNow(frame) {
 		case Written:
 			return

@@ -30,8 +30,8 @@ type Session struct {
 	mu      sync.Mutex
 	q       [][]byte
 	last    time.Time // when the last frame was queued or written (see enqueueLocked)
-	live    bool // Ready was called
-	held    int  // frames held back by rooms being replayed
+	live    bool      // Ready was called
+	held    int       // frames held back by rooms being replayed
 	closing Closing
 	// rooms is the delivery state per room, created on first use.
 	rooms map[string]*track

@@ -27,8 +27,7 @@ import (
 // Durability values of Options.
 const (
 	// DurabilityFull makes every acknowledged write survive power loss:
-	// a write is acknowledged once the WAL is synced after its commit (see
-	// walSyncer).
+	// each commit waits for fsync of the WAL (synchronous=FULL).
 	DurabilityFull = "full"
 	// DurabilityRelaxed makes acknowledged writes survive a crash of the
 	// process, but the last commits may be lost with power
@@ -69,7 +68,7 @@ const busyTimeoutMS = "5000"
 // Open opens the database at o.Path, creating it if needed, brings its
 // schema up to date and starts the writer.
 func Open(ctx context.Context, o Options) (*Store, error) {
-	full, err := fullDurability(o.Durability)
+	sync, err := synchronous(o.Durability)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +81,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 
-	write, err := openWriteDB(path)
+	write, err := openWriteDB(path, sync)
 	if err != nil {
 		return nil, err
 	}
@@ -95,32 +94,27 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	ckptDB, err := openWriteDB(path)
+	ckptDB, err := openWriteDB(path, sync)
 	if err != nil {
 		read.Close()
 		write.Close()
 		return nil, err
 	}
 	s := &Store{read: read, rq: newStmts(read), log: log}
-	var wal *walSyncer
-	if full {
-		wal = startWALSyncer(path, log)
-	}
-	s.w = startWriter(write, wal, log)
+	s.w = startWriter(write, log)
 	s.ckpt = startCheckpointer(ckptDB, log)
-	log.Debug("database open", "path", path, "durability", o.Durability)
+	log.Debug("database open", "path", path, "synchronous", sync)
 	return s, nil
 }
 
-// fullDurability reports whether durability asks for full durability.
-func fullDurability(durability string) (bool, error) {
+func synchronous(durability string) (string, error) {
 	switch durability {
 	case "", DurabilityFull:
-		return true, nil
+		return "FULL", nil
 	case DurabilityRelaxed:
-		return false, nil
+		return "NORMAL", nil
 	}
-	return false, fmt.Errorf("sqlite: unknown durability %q (want %q or %q)",
+	return "", fmt.Errorf("sqlite: unknown durability %q (want %q or %q)",
 		durability, DurabilityFull, DurabilityRelaxed)
 }
 
@@ -145,13 +139,11 @@ const writerCacheKiB = 64 << 10
 
 // openWriteDB opens the one connection that writes. BEGIN IMMEDIATE takes
 // the write lock up front, so a transaction never fails half-way to upgrade.
-// Commits do not sync the WAL (synchronous=NORMAL): under full durability
-// the walSyncer does, off the writer's path.
-func openWriteDB(path string) (*sql.DB, error) {
+func openWriteDB(path, sync string) (*sql.DB, error) {
 	q := url.Values{
 		"_busy_timeout": {busyTimeoutMS},
 		"_journal_mode": {"WAL"},
-		"_synchronous":  {"NORMAL"},
+		"_synchronous":  {sync},
 		"_foreign_keys": {"on"},
 		"_txlock":       {"immediate"},
 		"_pragma": {

@@ -88,9 +88,9 @@ func TestOpenRejectsBadOptions(t *testing.T) {
 }
 
 // The pragmas that durability rests on are in force on the write
-// connection, and full durability syncs the WAL itself.
+// connection.
 func TestDurability(t *testing.T) {
-	for durability, syncs := range map[string]bool{"": true, DurabilityFull: true, DurabilityRelaxed: false} {
+	for durability, want := range map[string]int{"": 2, DurabilityFull: 2, DurabilityRelaxed: 1} {
 		s := openTest(t, Options{Durability: durability})
 		ctx := t.Context()
 		var sync, fk int
@@ -105,57 +105,14 @@ func TestDurability(t *testing.T) {
 		if err := db.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
 			t.Fatal(err)
 		}
-		if sync != 1 || journal != "wal" || fk != 1 || (s.w.wal != nil) != syncs {
-			t.Errorf("durability %q: synchronous %d, journal %s, foreign keys %d, WAL synced %v; want 1, wal, 1, %v",
-				durability, sync, journal, fk, s.w.wal != nil, syncs)
+		if sync != want || journal != "wal" || fk != 1 {
+			t.Errorf("durability %q: synchronous %d, journal %s, foreign keys %d; want %d, wal, 1",
+				durability, sync, journal, fk, want)
 		}
 		u, r := seed(t, s)
 		if _, err := s.AppendMessage(ctx, message(u, r, "works")); err != nil {
 			t.Errorf("durability %q: AppendMessage: %v", durability, err)
 		}
-	}
-}
-
-// Under full durability a write is committed (readers see it) before its
-// WAL frames are synced, but answered only after.
-func TestFullDurabilityAnswersAfterSync(t *testing.T) {
-	s := openTest(t, Options{})
-	u, r := seed(t, s)
-	gate := make(chan struct{})
-	fsync := s.w.wal.sync
-	s.w.wal.sync = func() error {
-		<-gate
-		return fsync()
-	}
-	done := make(chan error, 1)
-	go func() {
-		_, err := s.AppendMessage(context.Background(), message(u, r, "durable"))
-		done <- err
-	}()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		msgs, _, err := s.Messages(t.Context(), r.ID, chat.Page{Before: chat.NewestPage, Limit: 1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(msgs) == 1 && msgs[0].Text == "durable" {
-			break
-		}
-		if time.Now().After(deadline) {
-			close(gate)
-			t.Fatal("the write was never committed")
-		}
-		runtime.Gosched()
-	}
-	select {
-	case err := <-done:
-		t.Fatalf("answered (%v) before the WAL was synced", err)
-	default:
-	}
-	close(gate)
-	if err := <-done; err != nil {
-		t.Fatalf("AppendMessage: %v", err)
 	}
 }
 
@@ -241,7 +198,7 @@ func TestMigrationDropsMessageCopies(t *testing.T) {
 	}
 	migrateDownTo(t, path, 5)
 	// What the old schema kept: the deleted text, copied into its event.
-	db, err := openWriteDB(path)
+	db, err := openWriteDB(path, "FULL")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +233,7 @@ func TestMigrationDropsMessageCopies(t *testing.T) {
 // migrateDownTo takes the schema of the database at path back to version.
 func migrateDownTo(t *testing.T, path string, version int64) {
 	t.Helper()
-	db, err := openWriteDB(path)
+	db, err := openWriteDB(path, "FULL")
 	if err != nil {
 		t.Fatal(err)
 	}

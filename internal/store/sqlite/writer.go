@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,7 +64,6 @@ type writer struct {
 	db    *sql.DB
 	st    *stmts
 	log   *slog.Logger
-	wal   *walSyncer // nil: answer ops at commit (relaxed durability)
 	queue chan *op
 	done  chan struct{} // closed when run returns
 
@@ -77,12 +75,11 @@ type writer struct {
 	ops     atomic.Int64
 }
 
-func startWriter(db *sql.DB, wal *walSyncer, log *slog.Logger) *writer {
+func startWriter(db *sql.DB, log *slog.Logger) *writer {
 	w := &writer{
 		db:    db,
 		st:    newStmts(db),
 		log:   log.WithGroup("writer"),
-		wal:   wal,
 		queue: make(chan *op, queueLen),
 		done:  make(chan struct{}),
 	}
@@ -149,9 +146,6 @@ func (w *writer) run() {
 		w.commit(batch)
 		clear(batch) // let answered ops be collected
 	}
-	if w.wal != nil {
-		w.wal.close()
-	}
 }
 
 // collect adds to batch the ops already waiting, without blocking.
@@ -170,25 +164,11 @@ func (w *writer) collect(batch []*op) []*op {
 	return batch
 }
 
-// commit runs the ops of batch in one transaction and answers them, or,
-// under full durability, has them answered once the WAL is synced.
+// commit runs the ops of batch in one transaction and answers them.
 func (w *writer) commit(batch []*op) {
 	start := time.Now()
 	err := w.runBatch(batch)
-	if err == nil && w.wal != nil {
-		w.wal.add(slices.Clone(batch))
-	} else {
-		answer(batch, err)
-	}
-	w.batches.Add(1)
-	w.ops.Add(int64(len(batch)))
-	w.logBatch(len(batch), start, err)
-}
-
-// answer gives the ops of a batch that ran their outcome: err if the batch
-// failed as a whole, else their own.
-func answer(ops []*op, err error) {
-	for _, o := range ops {
+	for _, o := range batch {
 		if o.state.Load() != opRunning {
 			continue // cancelled: its caller has already returned
 		}
@@ -197,6 +177,9 @@ func answer(ops []*op, err error) {
 		}
 		close(o.done)
 	}
+	w.batches.Add(1)
+	w.ops.Add(int64(len(batch)))
+	w.logBatch(len(batch), start, err)
 }
 
 // runBatch runs the ops in one transaction and commits it. A non-nil error

@@ -112,6 +112,10 @@ func (c *frameConn) tryWrite(payload []byte) hub.WriteResult {
 	if c.closeSent || len(c.rest) > 0 {
 		return hub.NotWritten
 	}
+	// The write does not wait, but the descriptor refuses every write
+	// once the deadline has passed, as it has on a connection idle for
+	// longer than the timeout.
+	c.arm()
 	bp := framePool.Get().(*[]byte)
 	b := appendTextFrame((*bp)[:0], payload)
 	res := hub.Written

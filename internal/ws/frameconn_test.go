@@ -4,9 +4,16 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/parley-chat/parley/internal/hub"
 )
 
 // readTextFrame reads one server frame and returns its payload, failing
@@ -97,5 +104,92 @@ func TestFrameConnNoDataAfterClose(t *testing.T) {
 	}
 	if err := c.writeText([][]byte{[]byte("x")}); !errors.Is(err, errCloseSent) {
 		t.Errorf("writeText after close = %v, want errCloseSent", err)
+	}
+}
+
+// tcpPair returns the two ends of a loopback TCP connection.
+func tcpPair(t *testing.T) (server, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := ln.Accept()
+		accepted <- c
+	}()
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	server = <-accepted
+	if server == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { server.Close(); client.Close() })
+	return server, client
+}
+
+// A connection idle past its write deadline still takes a frame at once:
+// tryWrite moves the deadline before writing.
+func TestTryWriteAfterDeadline(t *testing.T) {
+	server, client := tcpPair(t)
+	c := newFrameConn(server, time.Minute)
+	if c.raw == nil {
+		t.Skip("no writes without blocking on this platform")
+	}
+	past := time.Now().Add(-time.Second)
+	c.deadline = past
+	c.Conn.SetWriteDeadline(past)
+	if got := c.tryWrite([]byte("late")); got != hub.Written {
+		t.Fatalf("tryWrite after the deadline: %v, want Written", got)
+	}
+	if p := readTextFrame(t, client); string(p) != "late" {
+		t.Errorf("got %q", p)
+	}
+}
+
+// When the client sends bytes right behind its upgrade request, the
+// server's reader keeps them, and the library's writes still go through
+// frameConn, so that a close frame it writes stops the data frames.
+func TestHijackWithPipelinedBytes(t *testing.T) {
+	type hijacked struct {
+		fc    *frameConn
+		extra string
+	}
+	got := make(chan hijacked, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hw := &hijacker{ResponseWriter: w, timeout: time.Minute}
+		_, brw, err := hw.Hijack()
+		if err != nil {
+			t.Error(err)
+			got <- hijacked{}
+			return
+		}
+		extra := make([]byte, 5)
+		io.ReadFull(brw.Reader, extra)
+		brw.Writer.Write([]byte{0x88, 0}) // a close frame, as the library writes it
+		brw.Writer.Flush()
+		got <- hijacked{hw.conn, string(extra)}
+	}))
+	defer srv.Close()
+
+	c, err := net.Dial("tcp", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\nextra")
+	h := <-got
+	if h.fc == nil {
+		t.FailNow()
+	}
+	if h.extra != "extra" {
+		t.Errorf("bytes after the request: %q, want %q", h.extra, "extra")
+	}
+	if err := h.fc.writeText([][]byte{[]byte("late")}); !errors.Is(err, errCloseSent) {
+		t.Errorf("data frame after the library's close frame: %v, want errCloseSent", err)
 	}
 }

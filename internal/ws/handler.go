@@ -304,18 +304,24 @@ type hijacker struct {
 // Hijack also swaps the server's 4 KiB read and write buffers for smaller
 // ones: they are kept for the life of the connection, and most frames are
 // far smaller. A larger frame costs an extra system call, not a failure.
+// The writer always writes to the connection returned, so that the
+// library's control frames go through frameConn; the server's reader is
+// kept when it already holds bytes the client sent after its request.
 func (w *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	c, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
-	w.conn = newFrameConn(c, w.timeout)
-	if brw.Reader.Buffered() == 0 && brw.Writer.Buffered() == 0 {
-		brw = bufio.NewReadWriter(bufio.NewReaderSize(c, readBuffer), bufio.NewWriterSize(w.conn, writeBuffer))
+	if err := brw.Writer.Flush(); err != nil {
+		c.Close()
+		return nil, nil, err
 	}
-	// The library writes through brw.Writer reset onto the connection
-	// returned here, so every write passes through w.conn.
-	return w.conn, brw, nil
+	w.conn = newFrameConn(c, w.timeout)
+	r := brw.Reader
+	if r.Buffered() == 0 {
+		r = bufio.NewReaderSize(c, readBuffer)
+	}
+	return w.conn, bufio.NewReadWriter(r, bufio.NewWriterSize(w.conn, writeBuffer)), nil
 }
 
 // Buffer sizes of a connection, kept for its life. A typical client frame

@@ -182,8 +182,14 @@ func TestMigrationDropsMessageCopies(t *testing.T) {
 		t.Fatal(err)
 	}
 	u, r := seed(t, s)
-	_, err = s.AppendMessage(t.Context(), message(u, r, "kept"))
+	in := message(u, r, "kept @alice")
+	in.ClientID, in.Mentions = "c-1", []string{u.ID}
+	kept, err := s.AppendMessage(t.Context(), in)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, _, err := s.EditMessage(t.Context(), r.ID, kept.Message.ID, u.ID, "kept, @alice",
+		[]string{u.ID}, at); err != nil {
 		t.Fatal(err)
 	}
 	gone, err := s.AppendMessage(t.Context(), message(u, r, "secret"))
@@ -197,17 +203,31 @@ func TestMigrationDropsMessageCopies(t *testing.T) {
 		t.Fatalf("Close: %v", err)
 	}
 	migrateDownTo(t, path, 5)
-	// What the old schema kept: the deleted text, copied into its event.
 	db, err := openWriteDB(path, "FULL")
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer db.Close()
+	// Going down puts the copies back, each field in the old shape.
+	var clientID, mention string
+	var edited, deleted, goneDeleted bool
+	err = db.QueryRowContext(t.Context(), `SELECT json_extract(data, '$.message.client_id'),
+		json_extract(data, '$.message.mentions[0]'), json_extract(data, '$.message.edited_at') IS NOT NULL,
+		json_extract(data, '$.message.deleted'),
+		(SELECT json_extract(data, '$.message.deleted') FROM events WHERE room_id = ? AND seq = ?)
+		FROM events WHERE room_id = ? AND seq = ?`,
+		r.ID, gone.Message.Seq, r.ID, kept.Message.Seq).Scan(&clientID, &mention, &edited, &deleted, &goneDeleted)
+	if err != nil || clientID != "c-1" || mention != u.ID || !edited || deleted || !goneDeleted {
+		t.Errorf("copies after going down: client id %q, mention %q, edited %v, deleted %v and %v (%v)",
+			clientID, mention, edited, deleted, goneDeleted, err)
+	}
+	// What the old schema kept: the deleted text, copied into its event.
 	_, err = db.ExecContext(t.Context(), `UPDATE events SET data = json_set(data, '$.message.text', 'secret')
 		WHERE room_id = ? AND seq = ?`, r.ID, gone.Message.Seq)
-	db.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
+	db.Close()
 
 	s = openTest(t, Options{Path: path})
 	var copies int
@@ -217,13 +237,15 @@ func TestMigrationDropsMessageCopies(t *testing.T) {
 		t.Fatalf("%d events still hold a message's text (%v)", copies, err)
 	}
 	evs, _, err := s.Events(t.Context(), r.ID, chat.Page{After: r.LastSeq, Limit: 10})
-	if err != nil || len(evs) != 3 {
-		t.Fatalf("Events: %d, %v; want 3", len(evs), err)
+	if err != nil || len(evs) != 4 {
+		t.Fatalf("Events: %d, %v; want 4", len(evs), err)
 	}
-	if m := evs[0].Message; m == nil || m.Text != "kept" {
-		t.Errorf("created event of a live message: %+v", m)
+	for _, ev := range evs[:2] {
+		if m := ev.Message; m == nil || m.Text != "kept, @alice" || m.ClientID != "c-1" || m.EditedAt == nil {
+			t.Errorf("%s event of a live message: %+v", ev.Type, m)
+		}
 	}
-	for _, ev := range evs[1:] {
+	for _, ev := range evs[2:] {
 		if m := ev.Message; m == nil || !m.Deleted || m.Text != "" || m.ID != gone.Message.ID {
 			t.Errorf("%s event of a deleted message: %+v", ev.Type, m)
 		}

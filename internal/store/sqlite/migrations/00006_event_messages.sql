@@ -10,9 +10,15 @@ UPDATE events SET message_seq = json_extract(data, '$.message.seq'),
 	WHERE json_type(data, '$.message') IS NOT NULL;
 
 -- +goose Down
+-- The copies come back as the messages are now, in the shape the previous
+-- version reads (messageData in codec.go of that version).
 UPDATE events SET data = json_set(data, '$.message', json((
 		SELECT json_object('id', m.id, 'room_id', m.room_id, 'seq', m.seq,
-			'sender_id', m.sender_id, 'text', m.text, 'created_at', m.created_at)
+			'sender_id', m.sender_id, 'text', m.text, 'client_id', m.client_id,
+			'created_at', m.created_at, 'edited_at', m.edited_at,
+			'deleted', json(CASE WHEN m.deleted THEN 'true' ELSE 'false' END),
+			'mentions', json(CASE WHEN m.mentions IS NULL OR m.mentions = '' THEN 'null'
+				ELSE '["' || replace(m.mentions, ' ', '","') || '"]' END))
 		FROM messages m WHERE m.room_id = events.room_id AND m.seq = events.message_seq)))
 	WHERE message_seq IS NOT NULL;
 ALTER TABLE events DROP COLUMN message_seq;

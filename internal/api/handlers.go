@@ -73,8 +73,8 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		DisplayName *string            `json:"display_name"`
-		Settings    *chat.UserSettings `json:"settings"`
+		DisplayName *string            `json:"display_name" strictjson:"nonnull"`
+		Settings    *chat.UserSettings `json:"settings" strictjson:"nonnull"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
@@ -153,8 +153,8 @@ func (s *server) room(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) updateRoom(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Name  *string `json:"name"`
-		Topic *string `json:"topic"`
+		Name  *string `json:"name" strictjson:"nonnull"`
+		Topic *string `json:"topic" strictjson:"nonnull"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)

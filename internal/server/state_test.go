@@ -638,6 +638,33 @@ func TestRoomSettingsNulls(t *testing.T) {
 	}
 }
 
+// TestProfileAndRoomNulls: a field of PATCH /me or PATCH /rooms/{id} may
+// be left out, which keeps it, but not null, which would read the same.
+func TestProfileAndRoomNulls(t *testing.T) {
+	ts := newTestServer(t)
+	alice, _ := ts.user("alice")
+	r, _, err := alice.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "g", Topic: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"display_name", "settings"} {
+		_, err := alice.UpdateMe(ctx(t), map[string]any{key: nil})
+		if e := apiError(t, err, 400, "invalid_request"); !strings.Contains(e.Message, `"`+key+`"`) {
+			t.Errorf("PATCH /me %s: null: message %q does not name it", key, e.Message)
+		}
+	}
+	for _, key := range []string{"name", "topic"} {
+		_, err := alice.UpdateRoom(ctx(t), r.ID, map[string]any{key: nil})
+		if e := apiError(t, err, 400, "invalid_request"); !strings.Contains(e.Message, `"`+key+`"`) {
+			t.Errorf("PATCH /rooms/{id} %s: null: message %q does not name it", key, e.Message)
+		}
+	}
+	got := must[client.Room](t)(alice.Room(ctx(t), r.ID))
+	if got.Name != "g" || got.Topic != "t" {
+		t.Errorf("room after refused patches: %q, %q", got.Name, got.Topic)
+	}
+}
+
 func TestLargeRoomReceiptsGoToTheSender(t *testing.T) {
 	ts := newTestServer(t, withConfig(func(c *config.Config) {
 		stateConfig(c)

@@ -196,15 +196,17 @@ func (s *Store) CreateToken(ctx context.Context, t chat.Token) error {
 }
 
 // TokenUser returns the user of a token last used at or after notBefore.
-func (s *Store) TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (chat.User, time.Time, error) {
+func (s *Store) TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (chat.TokenOwner, error) {
 	var used int64
-	u, err := scanUser(s.rq.queryRow(ctx, `SELECT `+userCols+`, t.last_used
+	var settings string
+	u, err := scanUser(s.rq.queryRow(ctx, `SELECT `+userCols+`, t.last_used, u.settings
 		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND t.last_used >= ?`, hash, ms(notBefore)), &used)
+		WHERE t.hash = ? AND t.last_used >= ?`, hash, ms(notBefore)), &used, &settings)
 	if err != nil {
-		return chat.User{}, time.Time{}, rowErr(err, "token")
+		return chat.TokenOwner{}, rowErr(err, "token")
 	}
-	return u, fromMS(used), nil
+	us, err := decodeSettings(u.ID, settings)
+	return chat.TokenOwner{User: u, Settings: us, LastUsed: fromMS(used)}, err
 }
 
 // TouchToken records a use of the token. It never moves last_used back, so

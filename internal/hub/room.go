@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/parley-chat/parley/internal/chat"
 )
@@ -116,7 +117,8 @@ func (h *Hub) deliverLocked(r *room, ev *chat.Event) {
 	case ev.Ends():
 		ends = ev.UserID
 	}
-	d := delivery{room: r.id, seq: ev.Seq, frame: frame}
+	// One reading of the clock for all the event's deliveries.
+	d := delivery{room: r.id, seq: ev.Seq, frame: frame, at: time.Now()}
 	track := h.tracking && ev.Type == chat.EventMessageCreated
 	for _, u := range r.members {
 		last := u.id == ends

@@ -50,6 +50,7 @@ type delivery struct {
 	room  string
 	seq   int64
 	frame []byte
+	at    time.Time // when it set out; see enqueueLocked
 }
 
 // Delivery modes of a room on one session.
@@ -208,7 +209,7 @@ func (s *Session) deliver(d *delivery, last bool) {
 			s.held++
 		}
 	case tr.mode == modeLive || last:
-		s.sendLocked(tr, d.seq, d.frame)
+		s.sendLocked(tr, d.seq, d.frame, d.at)
 	}
 }
 
@@ -235,11 +236,11 @@ func (s *Session) roomLocked() bool {
 }
 
 // sendLocked queues frame, event seq of tr's room, without blocking.
-func (s *Session) sendLocked(tr *track, seq int64, frame []byte) {
+func (s *Session) sendLocked(tr *track, seq int64, frame []byte, now time.Time) {
 	if !s.roomLocked() {
 		return
 	}
-	s.enqueueLocked(frame)
+	s.enqueueLocked(frame, now)
 	tr.add(seq)
 }
 
@@ -249,8 +250,10 @@ func (s *Session) sendLocked(tr *track, seq int64, frame []byte) {
 // arrives alone is cheapest written at once: waking the transport's writer
 // for it cost as much as the write. Frames in quick succession are
 // cheapest queued: the writer takes them together, in one write.
-func (s *Session) enqueueLocked(frame []byte) {
-	now := time.Now()
+//
+// now is the time, read once by the caller for all the sessions a frame
+// goes to.
+func (s *Session) enqueueLocked(frame []byte, now time.Time) {
 	alone := now.Sub(s.last) > burstGap
 	s.last = now
 	if alone && len(s.q) == 0 && s.writeNow != nil {
@@ -281,7 +284,7 @@ func (s *Session) pushWait(ctx context.Context, frame []byte, limit int, tr *tra
 		}
 		if len(s.q) < limit {
 			if tr == nil || !tr.has(seq) {
-				s.enqueueLocked(frame)
+				s.enqueueLocked(frame, time.Now())
 				if tr != nil {
 					tr.add(seq)
 				}
@@ -426,9 +429,10 @@ func (s *Session) finishReplay(tr *track, behind bool) {
 	if s.closing.Code != 0 {
 		return
 	}
+	now := time.Now()
 	for _, f := range held {
 		if !tr.has(f.seq) && (!behind || f.last) {
-			s.sendLocked(tr, f.seq, f.frame)
+			s.sendLocked(tr, f.seq, f.frame, now)
 		}
 	}
 }

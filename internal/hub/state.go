@@ -31,7 +31,7 @@ func (s *Session) push(frame []byte) {
 	if !s.live || s.closing.Code != 0 || len(s.q)+s.held >= s.queueMax {
 		return
 	}
-	s.enqueueLocked(frame)
+	s.enqueueLocked(frame, time.Now())
 }
 
 // toUser queues frame on every session of userID on this node.

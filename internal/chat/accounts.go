@@ -16,17 +16,6 @@ import (
 type Auth struct {
 	User      User
 	TokenHash []byte
-	// Settings are the user's settings as they were when the token was
-	// checked, or nil if not read then. A session that connects now is
-	// announced by them, without reading them again.
-	Settings *UserSettings
-}
-
-// TokenOwner is what Store.TokenUser finds for a token.
-type TokenOwner struct {
-	User     User
-	Settings UserSettings
-	LastUsed time.Time // when the token was last used
 }
 
 // Registration is what a new person sends to create an account.
@@ -111,19 +100,19 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Auth, error) 
 	}
 	hash := HashToken(token)
 	now := s.clock.Now()
-	o, err := s.store.TokenUser(ctx, hash, now.Add(-s.tokenIdle))
+	u, lastUsed, err := s.store.TokenUser(ctx, hash, now.Add(-s.tokenIdle))
 	if errors.Is(err, ErrNotFound) {
 		return Auth{}, ErrUnauthorized
 	}
 	if err != nil {
 		return Auth{}, err
 	}
-	if now.Sub(o.LastUsed) > min(tokenTouchEvery, s.tokenIdle/10) {
+	if now.Sub(lastUsed) > min(tokenTouchEvery, s.tokenIdle/10) {
 		if err := s.store.TouchToken(ctx, hash, now); err != nil {
 			return Auth{}, err
 		}
 	}
-	return Auth{User: o.User, TokenHash: hash, Settings: &o.Settings}, nil
+	return Auth{User: u, TokenHash: hash}, nil
 }
 
 // Logout revokes the caller's token and closes its sessions.

@@ -53,9 +53,10 @@ type Accounts interface {
 
 	// CreateToken stores t.
 	CreateToken(ctx context.Context, t Token) error
-	// TokenUser returns the owner of the token with hash, if it was last
-	// used at or after notBefore; an older or missing token is ErrNotFound.
-	TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (TokenOwner, error)
+	// TokenUser returns the user of the token with hash, if it was last used
+	// at or after notBefore; an older or missing token is ErrNotFound. It
+	// also returns when the token was last used.
+	TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (User, time.Time, error)
 	// TouchToken records that the token with hash was used at.
 	TouchToken(ctx context.Context, hash []byte, at time.Time) error
 	// DeleteToken deletes the token with hash; a missing one is not an error.

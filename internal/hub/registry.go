@@ -98,7 +98,7 @@ func (h *Hub) Connect(ctx context.Context, a chat.Auth, o SessionOptions) (*Sess
 	// Announced once the rooms are attached, so that the announcement can
 	// find the audience in them rather than in the store.
 	if !others {
-		h.cameOnline(ctx, a)
+		h.cameOnline(ctx, a.User.ID)
 	}
 	return s, nil
 }

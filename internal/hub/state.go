@@ -242,9 +242,8 @@ func (h *Hub) Presence(userID string) (bool, time.Time) {
 	return false, p.lastSeen
 }
 
-// cameOnline records that the first session here of a's user connected.
-func (h *Hub) cameOnline(ctx context.Context, a chat.Auth) {
-	userID := a.User.ID
+// cameOnline records that userID's first session here connected.
+func (h *Hub) cameOnline(ctx context.Context, userID string) {
 	if h.grace <= 0 {
 		return
 	}
@@ -265,7 +264,7 @@ func (h *Hub) cameOnline(ctx context.Context, a chat.Auth) {
 	p.online = true
 	h.presMu.Unlock()
 	if !was {
-		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOnline}, a.Settings)
+		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOnline})
 	}
 }
 
@@ -298,26 +297,22 @@ func (h *Hub) wentAway(userID string) {
 		if err := h.store.SetLastSeen(ctx, userID, seen); err != nil && h.ctx.Err() == nil {
 			h.log.Warn("hub: record last seen failed", "user_id", userID, "err", err)
 		}
-		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOffline, LastSeenAt: &seen}, nil)
+		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOffline, LastSeenAt: &seen})
 	})
 	p.away = t
 }
 
 // publishPresence announces a change of userID's presence, unless they
-// hide it. known are their settings if just read (at authentication); nil
-// reads them.
-func (h *Hub) publishPresence(ctx context.Context, pn chat.PresenceNotice, known *chat.UserSettings) {
-	if known == nil {
-		us, err := h.store.UserSettings(ctx, pn.UserID)
-		if err != nil {
-			if h.ctx.Err() == nil {
-				h.log.Warn("hub: presence settings", "user_id", pn.UserID, "err", err)
-			}
-			return
+// hide it.
+func (h *Hub) publishPresence(ctx context.Context, pn chat.PresenceNotice) {
+	us, err := h.store.UserSettings(ctx, pn.UserID)
+	if err != nil {
+		if h.ctx.Err() == nil {
+			h.log.Warn("hub: presence settings", "user_id", pn.UserID, "err", err)
 		}
-		known = &us
+		return
 	}
-	if !known.PresenceShown() {
+	if !us.PresenceShown() {
 		return
 	}
 	if err := h.bus.Publish(ctx, chat.Notice{Presence: &pn}); err != nil {

@@ -196,17 +196,15 @@ func (s *Store) CreateToken(ctx context.Context, t chat.Token) error {
 }
 
 // TokenUser returns the user of a token last used at or after notBefore.
-func (s *Store) TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (chat.TokenOwner, error) {
+func (s *Store) TokenUser(ctx context.Context, hash []byte, notBefore time.Time) (chat.User, time.Time, error) {
 	var used int64
-	var settings string
-	u, err := scanUser(s.rq.queryRow(ctx, `SELECT `+userCols+`, t.last_used, u.settings
+	u, err := scanUser(s.rq.queryRow(ctx, `SELECT `+userCols+`, t.last_used
 		FROM tokens t JOIN users u ON u.id = t.user_id
-		WHERE t.hash = ? AND t.last_used >= ?`, hash, ms(notBefore)), &used, &settings)
+		WHERE t.hash = ? AND t.last_used >= ?`, hash, ms(notBefore)), &used)
 	if err != nil {
-		return chat.TokenOwner{}, rowErr(err, "token")
+		return chat.User{}, time.Time{}, rowErr(err, "token")
 	}
-	us, err := decodeSettings(u.ID, settings)
-	return chat.TokenOwner{User: u, Settings: us, LastUsed: fromMS(used)}, err
+	return u, fromMS(used), nil
 }
 
 // TouchToken records a use of the token. It never moves last_used back, so

@@ -88,6 +88,9 @@ type Rooms interface {
 	// RoomSeqs returns the ids and last seqs of every room userID is a
 	// member of.
 	RoomSeqs(ctx context.Context, userID string) (map[string]int64, error)
+	// SessionStart is RoomSeqs and UserSettings read together: what a
+	// connecting session needs, in one read.
+	SessionStart(ctx context.Context, userID string) (map[string]int64, UserSettings, error)
 	// LastSeqs returns the last seq of each of the rooms named that exists.
 	LastSeqs(ctx context.Context, roomIDs []string) (map[string]int64, error)
 	// Members returns up to limit members of roomID ordered by user id,

@@ -22,6 +22,7 @@ type fakeStore struct {
 	events  map[string][]chat.Event     // by room; events[i].Seq == i+1
 	members map[string]map[string]int64 // room → user → seq of joining
 	reads   atomic.Int64                // Events calls
+	hidden  map[string]bool             // users who hide their presence
 	// onEvents, if set, runs at the start of the next Events call, as
 	// something happening while a replay reads.
 	onEvents func()
@@ -64,6 +65,21 @@ func (f *fakeStore) RoomSeqs(_ context.Context, userID string) (map[string]int64
 		}
 	}
 	return seqs, nil
+}
+
+func (f *fakeStore) SessionStart(ctx context.Context, userID string) (map[string]int64, chat.UserSettings, error) {
+	seqs, err := f.RoomSeqs(ctx, userID)
+	return seqs, f.settings(userID), err
+}
+
+func (f *fakeStore) settings(userID string) chat.UserSettings {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.hidden[userID] {
+		shown := false
+		return chat.UserSettings{ShowPresence: &shown}
+	}
+	return chat.UserSettings{}
 }
 
 func (f *fakeStore) LastSeqs(_ context.Context, ids []string) (map[string]int64, error) {

@@ -91,31 +91,37 @@ func (h *Hub) Connect(ctx context.Context, a chat.Auth, o SessionOptions) (*Sess
 	}
 	s := newSession(h, a, o)
 	u, others := h.register(s)
-	if err := h.attachRooms(ctx, u, others); err != nil {
+	// Marked online before the settings are read with the rooms: a change
+	// of settings is either read here or finds the user online and
+	// announces itself (chat.Service.updateSettings).
+	announce := !others && h.cameOnline(a.User.ID)
+	settings, err := h.attachRooms(ctx, u, others)
+	if err != nil {
 		h.Disconnect(s)
 		return nil, err
 	}
 	// Announced once the rooms are attached, so that the announcement can
 	// find the audience in them rather than in the store.
-	if !others {
-		h.cameOnline(ctx, a.User.ID)
+	if announce {
+		h.publishPresence(ctx, chat.PresenceNotice{UserID: a.User.ID, Status: chat.StatusOnline}, &settings)
 	}
 	return s, nil
 }
 
-// attachRooms makes u a local member of every room the store lists for it.
-func (h *Hub) attachRooms(ctx context.Context, u *user, others bool) error {
+// attachRooms makes u a local member of every room the store lists for it,
+// and returns the user's settings, read with the rooms.
+func (h *Hub) attachRooms(ctx context.Context, u *user, others bool) (chat.UserSettings, error) {
 	defer u.attached()
-	seqs, err := h.store.RoomSeqs(ctx, u.id)
+	seqs, settings, err := h.store.SessionStart(ctx, u.id)
 	if err != nil {
-		return fmt.Errorf("hub: rooms of %s: %w", u.id, err)
+		return settings, fmt.Errorf("hub: rooms of %s: %w", u.id, err)
 	}
 	for id, last := range seqs {
 		if err := h.attachRoom(ctx, u, id, last, others); err != nil {
-			return err
+			return settings, err
 		}
 	}
-	return nil
+	return settings, nil
 }
 
 // localRooms returns the rooms of userID if this node holds them all: the

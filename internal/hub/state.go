@@ -242,10 +242,12 @@ func (h *Hub) Presence(userID string) (bool, time.Time) {
 	return false, p.lastSeen
 }
 
-// cameOnline records that userID's first session here connected.
-func (h *Hub) cameOnline(ctx context.Context, userID string) {
+// cameOnline records that userID's first session here connected, and
+// reports whether that is news to announce: not if they were online here
+// already, or came back within the grace period.
+func (h *Hub) cameOnline(userID string) bool {
 	if h.grace <= 0 {
-		return
+		return false
 	}
 	h.presMu.Lock()
 	p := h.pres[userID]
@@ -258,14 +260,12 @@ func (h *Hub) cameOnline(ctx context.Context, userID string) {
 		p.away.Stop()
 		p.away = nil
 		h.presMu.Unlock()
-		return
+		return false
 	}
 	was := p.online
 	p.online = true
 	h.presMu.Unlock()
-	if !was {
-		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOnline})
-	}
+	return !was
 }
 
 // wentAway records that userID's last session here ended: they go offline
@@ -297,22 +297,26 @@ func (h *Hub) wentAway(userID string) {
 		if err := h.store.SetLastSeen(ctx, userID, seen); err != nil && h.ctx.Err() == nil {
 			h.log.Warn("hub: record last seen failed", "user_id", userID, "err", err)
 		}
-		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOffline, LastSeenAt: &seen})
+		h.publishPresence(ctx, chat.PresenceNotice{UserID: userID, Status: chat.StatusOffline, LastSeenAt: &seen}, nil)
 	})
 	p.away = t
 }
 
 // publishPresence announces a change of userID's presence, unless they
-// hide it.
-func (h *Hub) publishPresence(ctx context.Context, pn chat.PresenceNotice) {
-	us, err := h.store.UserSettings(ctx, pn.UserID)
-	if err != nil {
-		if h.ctx.Err() == nil {
-			h.log.Warn("hub: presence settings", "user_id", pn.UserID, "err", err)
+// hide it. known are their settings if the caller read them after the
+// change (see Connect); nil reads them.
+func (h *Hub) publishPresence(ctx context.Context, pn chat.PresenceNotice, known *chat.UserSettings) {
+	if known == nil {
+		us, err := h.store.UserSettings(ctx, pn.UserID)
+		if err != nil {
+			if h.ctx.Err() == nil {
+				h.log.Warn("hub: presence settings", "user_id", pn.UserID, "err", err)
+			}
+			return
 		}
-		return
+		known = &us
 	}
-	if !us.PresenceShown() {
+	if !known.PresenceShown() {
 		return
 	}
 	if err := h.bus.Publish(ctx, chat.Notice{Presence: &pn}); err != nil {

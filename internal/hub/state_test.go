@@ -55,12 +55,12 @@ func TestCoalescer(t *testing.T) {
 	})
 }
 
-// presenceStore adds default user settings, and a last-seen time that it
+// presenceStore adds user settings, and a last-seen time that it
 // forgets, to the fake store.
 type presenceStore struct{ *fakeStore }
 
-func (presenceStore) UserSettings(context.Context, string) (chat.UserSettings, error) {
-	return chat.UserSettings{}, nil
+func (p presenceStore) UserSettings(_ context.Context, userID string) (chat.UserSettings, error) {
+	return p.settings(userID), nil
 }
 
 func (presenceStore) SetLastSeen(context.Context, string, time.Time) error { return nil }
@@ -89,6 +89,34 @@ func (b *recordingBus) statuses() []string {
 		out = append(out, p.Status)
 	}
 	return out
+}
+
+// A person who hides their presence is announced neither when their first
+// session connects nor when their last goes: the settings are read as the
+// session connects, not taken from its authentication.
+func TestHiddenPresence(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		bus := &recordingBus{}
+		st := newFakeStore()
+		st.hidden = map[string]bool{"u": true}
+		h := New(Options{Store: presenceStore{st}, Bus: bus, ResyncInterval: time.Hour,
+			PresenceGrace: time.Second})
+		h.Start()
+		defer h.Close()
+		s, err := h.Connect(t.Context(), chat.Auth{User: chat.User{ID: "u"}}, SessionOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if online, _ := h.Presence("u"); !online {
+			t.Error("not online here while connected")
+		}
+		h.Disconnect(s)
+		time.Sleep(2 * time.Second)
+		synctest.Wait()
+		if got := bus.statuses(); len(got) != 0 {
+			t.Errorf("hidden person announced: %v", got)
+		}
+	})
 }
 
 // A person is online from their first session to the end of the grace

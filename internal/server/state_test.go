@@ -470,6 +470,33 @@ func TestPresenceFollowsTheLastSession(t *testing.T) {
 	}
 }
 
+// A person who hides their presence is not announced when they connect,
+// whatever the settings the server read before.
+func TestHiddenPresenceAtConnect(t *testing.T) {
+	ts := newTestServer(t, withConfig(stateConfig))
+	alice := ts.person("alice")
+	bobC, bob := ts.user("bob")
+	r, _, err := alice.c.CreateRoom(ctx(t), client.NewRoom{Kind: "group", Name: "g", MemberIDs: []string{bob.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	online := func(f frame) bool { return f.Type == "presence" && f.UserID == bob.ID && f.Status == "online" }
+	hide := false
+	if _, err := bobC.UpdateMe(ctx(t), map[string]any{"settings": map[string]any{"show_presence": hide}}); err != nil {
+		t.Fatal(err)
+	}
+	dev := ts.dial(bobC, "bob/0")
+	// bob's connection is announced to no one: his own message is the
+	// barrier that shows alice got everything before it.
+	dev.send(map[string]any{"type": "send", "ref": "s1", "room_id": r.ID, "text": "here, quietly"})
+	alice.devs[0].expect("bob's message", func(f frame) bool {
+		if online(f) {
+			t.Errorf("hidden bob announced online: %+v", f)
+		}
+		return f.Type == "event" && f.Event != nil && f.Event.Message != nil && f.Event.Message.Text == "here, quietly"
+	})
+}
+
 func TestMentionsAndNotifications(t *testing.T) {
 	ts := newTestServer(t, withConfig(stateConfig))
 	alice, bob, carol := ts.person("alice"), ts.person("bob"), ts.person("carol")

@@ -346,24 +346,32 @@ func (s *Store) exists(ctx context.Context, table, what, id string) error {
 	return rowErr(err, "%s %s", what, id)
 }
 
-// RoomSeqs returns the last seq of every room userID is a member of. It
-// runs on every connect, so one statement tells both the rooms and whether
-// the user exists: no row means no user, one row of NULLs no rooms.
+// RoomSeqs returns the last seq of every room userID is a member of.
 func (s *Store) RoomSeqs(ctx context.Context, userID string) (map[string]int64, error) {
-	rows, err := s.rq.query(ctx, `SELECT r.id, r.last_seq FROM users u
+	seqs, _, err := s.SessionStart(ctx, userID)
+	return seqs, err
+}
+
+// SessionStart returns the last seq of every room userID is a member of,
+// and their settings. It runs on every connect, so one statement tells the
+// rooms, the settings and whether the user exists: no row means no user,
+// one row of NULL rooms no rooms.
+func (s *Store) SessionStart(ctx context.Context, userID string) (map[string]int64, chat.UserSettings, error) {
+	rows, err := s.rq.query(ctx, `SELECT r.id, r.last_seq, u.settings FROM users u
 		LEFT JOIN members m ON m.user_id = u.id
 		LEFT JOIN rooms r ON r.id = m.room_id
 		WHERE u.id = ?`, userID)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
+		return nil, chat.UserSettings{}, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
 	}
 	defer rows.Close()
 	var seqs map[string]int64
+	var settings string
 	for rows.Next() {
 		var id sql.NullString
 		var seq sql.NullInt64
-		if err := rows.Scan(&id, &seq); err != nil {
-			return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
+		if err := rows.Scan(&id, &seq, &settings); err != nil {
+			return nil, chat.UserSettings{}, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
 		}
 		if seqs == nil {
 			seqs = make(map[string]int64)
@@ -373,12 +381,13 @@ func (s *Store) RoomSeqs(ctx context.Context, userID string) (map[string]int64, 
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
+		return nil, chat.UserSettings{}, fmt.Errorf("sqlite: rooms of %s: %w", userID, err)
 	}
 	if seqs == nil {
-		return nil, notFound("user %s", userID)
+		return nil, chat.UserSettings{}, notFound("user %s", userID)
 	}
-	return seqs, nil
+	us, err := decodeSettings(userID, settings)
+	return seqs, us, err
 }
 
 // LastSeqs returns the last seq of each room of roomIDs that exists. The

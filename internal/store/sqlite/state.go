@@ -215,7 +215,15 @@ func (s *Store) UserSettings(ctx context.Context, userID string) (chat.UserSetti
 	if err != nil {
 		return chat.UserSettings{}, rowErr(err, "user %s", userID)
 	}
+	return decodeSettings(userID, data)
+}
+
+// decodeSettings reads the JSON of users.settings.
+func decodeSettings(userID, data string) (chat.UserSettings, error) {
 	var us chat.UserSettings
+	if data == "{}" {
+		return us, nil
+	}
 	if err := json.Unmarshal([]byte(data), &us); err != nil {
 		return chat.UserSettings{}, fmt.Errorf("sqlite: settings of %s: %w", userID, err)
 	}

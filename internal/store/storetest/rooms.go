@@ -133,6 +133,7 @@ func testRoomNotFound(f *fixture) {
 		"RoomView of a non-member": func() error { _, err := f.s.RoomView(f.ctx, r.ID, bob.ID); return err },
 		"RoomViews":                func() error { _, err := f.s.RoomViews(f.ctx, no); return err },
 		"RoomSeqs":                 func() error { _, err := f.s.RoomSeqs(f.ctx, no); return err },
+		"SessionStart":             func() error { _, _, err := f.s.SessionStart(f.ctx, no); return err },
 		"Members":                  func() error { _, err := f.s.Members(f.ctx, no, "", 10); return err },
 		"MemberIDs":                func() error { _, err := f.s.MemberIDs(f.ctx, no); return err },
 		"Directory cursor":         func() error { _, err := f.s.Directory(f.ctx, "", no, 10); return err },
@@ -503,6 +504,20 @@ func testRoomSeqs(f *fixture) {
 	f.must(err, "RoomSeqs")
 	if len(seqs) != 0 {
 		f.Errorf("RoomSeqs of a user in no room = %v", seqs)
+	}
+
+	// SessionStart reads the same rooms and the user's settings.
+	hidden := false
+	us := chat.UserSettings{Theme: "dark", ShowPresence: &hidden}
+	f.must(f.s.SetUserSettings(f.ctx, alice.ID, us), "SetUserSettings")
+	seqs, settings, err := f.s.SessionStart(f.ctx, alice.ID)
+	f.must(err, "SessionStart")
+	f.same(seqs, map[string]int64{r1.ID: 2, r2.ID: m.Seq + 1}, "SessionStart(alice) rooms")
+	f.same(settings, us, "SessionStart(alice) settings")
+	seqs, settings, err = f.s.SessionStart(f.ctx, loner.ID)
+	f.must(err, "SessionStart")
+	if len(seqs) != 0 || settings != (chat.UserSettings{}) {
+		f.Errorf("SessionStart of a user in no room, with no settings = %v, %+v", seqs, settings)
 	}
 }
 

@@ -65,6 +65,13 @@ type SessionOptions struct {
 	// a lock of its own from before Take until its write ends, and WriteNow
 	// only tries that lock).
 	WriteNow func(frame []byte) WriteResult
+	// Wake, if set, is called instead of signalling Session.Wake: when
+	// frames are queued, when WriteNow wrote a frame partly, and when the
+	// session starts closing. It lets a transport run its writer only
+	// while there is something to write, rather than keep a goroutine
+	// parked on Wake for every idle connection. It is called with the
+	// session's lock held, so it must not block or call the session.
+	Wake func()
 }
 
 // WriteResult is what SessionOptions.WriteNow did with a frame.

@@ -26,6 +26,7 @@ type Session struct {
 	wake     chan struct{} // frames were queued, or the session is closing
 	space    chan struct{} // the transport took the queue
 	writeNow func([]byte) WriteResult
+	onWake   func() // replaces the wake channel if set
 
 	mu      sync.Mutex
 	q       [][]byte
@@ -86,7 +87,11 @@ type heldFrame struct {
 
 func newSession(h *Hub, a chat.Auth, o SessionOptions) *Session {
 	s := &Session{h: h, id: o.ID, auth: a, queueMax: o.QueueSize, writeNow: o.WriteNow,
-		wake: make(chan struct{}, 1), space: make(chan struct{}, 1)}
+		onWake: o.Wake,
+		space:  make(chan struct{}, 1)}
+	if s.onWake == nil {
+		s.wake = make(chan struct{}, 1)
+	}
 	if s.queueMax <= 0 {
 		s.queueMax = DefaultQueueSize
 	}
@@ -99,7 +104,8 @@ func (s *Session) ID() string { return s.id }
 // Auth returns the caller the session was connected for.
 func (s *Session) Auth() chat.Auth { return s.auth }
 
-// Wake is signalled when frames are queued or the session starts closing.
+// Wake is signalled when frames are queued or the session starts closing,
+// unless SessionOptions.Wake was set.
 func (s *Session) Wake() <-chan struct{} { return s.wake }
 
 // Ready queues frame as the session's first and starts live delivery.
@@ -111,7 +117,7 @@ func (s *Session) Ready(frame []byte) {
 	}
 	s.q = append(s.q, frame)
 	s.live = true
-	s.signal(s.wake)
+	s.wakeLocked()
 }
 
 // Take returns every queued frame, in order, and how to close the session
@@ -178,8 +184,17 @@ func (s *Session) closeLocked(code int, reason string) {
 		tr.held = nil
 	}
 	s.held = 0
-	s.signal(s.wake)
+	s.wakeLocked()
 	s.signal(s.space)
+}
+
+// wakeLocked tells the transport that there is something to write.
+func (s *Session) wakeLocked() {
+	if s.onWake != nil {
+		s.onWake()
+		return
+	}
+	s.signal(s.wake)
 }
 
 func (s *Session) signal(c chan struct{}) {
@@ -261,13 +276,13 @@ func (s *Session) enqueueLocked(frame []byte, now time.Time) {
 		case Written:
 			return
 		case WrittenPartly:
-			s.signal(s.wake)
+			s.wakeLocked()
 			return
 		}
 	}
 	s.q = append(s.q, frame)
 	if len(s.q) == 1 {
-		s.signal(s.wake)
+		s.wakeLocked()
 	}
 }
 

@@ -69,3 +69,50 @@ func TestWriteNowOnlyForLoneFrames(t *testing.T) {
 		}
 	})
 }
+
+// With SessionOptions.Wake, the session calls it wherever it would signal
+// the Wake channel: when the ready frame or the first of a run of frames is
+// queued, when a frame was written partly, and when the session closes.
+func TestWakeCallback(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		wakes := 0
+		result := NotWritten
+		s := newSession(nil, chat.Auth{}, SessionOptions{
+			Wake:     func() { wakes++ },
+			WriteNow: func([]byte) WriteResult { return result },
+		})
+		if s.Wake() != nil {
+			t.Error("Wake returns a channel although a callback was given")
+		}
+		check := func(what string, want int) {
+			t.Helper()
+			if wakes != want {
+				t.Errorf("after %s: %d wakes, want %d", what, wakes, want)
+			}
+		}
+
+		s.Ready([]byte("ready"))
+		check("ready", 1)
+		s.push([]byte("1")) // behind ready, which is still queued
+		check("a frame behind a queued one", 1)
+		s.Take(nil)
+		time.Sleep(2 * burstGap)
+		s.push([]byte("2")) // alone, not written: queued
+		check("a frame queued", 2)
+		s.Take(nil)
+
+		result = Written
+		time.Sleep(2 * burstGap)
+		s.push([]byte("3"))
+		check("a frame written at once", 2)
+		result = WrittenPartly
+		time.Sleep(2 * burstGap)
+		s.push([]byte("4"))
+		check("a frame written partly", 3)
+
+		s.Close(CodeGoingAway, "bye")
+		check("close", 4)
+		s.Close(CodeGoingAway, "again")
+		check("a second close", 4)
+	})
+}

@@ -16,11 +16,14 @@ import (
 const closeInternal = int(websocket.StatusInternalError)
 
 // conn is one WebSocket connection. The HTTP handler's goroutine
-// authenticates and connects it to the hub, then hands it to two fresh
-// goroutines and returns: a reader that answers frames in order and a
-// writer that writes what the hub session queues. The handler's goroutine,
-// its deep stack and the request's state are not kept for the life of the
-// connection, which keeps an idle connection small. A timer sends pings.
+// authenticates and connects it to the hub, then hands it to a fresh
+// reader goroutine, which answers frames in order, and returns. The
+// handler's goroutine, its deep stack and the request's state are not kept
+// for the life of the connection, which keeps an idle connection small.
+// For the same reason the writer, which writes what the hub session
+// queues, runs only while there is something to write: the session's wake
+// starts it, and it ends once the queue stays empty (see wake). A timer
+// sends pings.
 type conn struct {
 	h     *Handler
 	ws    *websocket.Conn
@@ -34,8 +37,14 @@ type conn struct {
 	// session is set once connected to the hub; guarded by h.mu.
 	session *hub.Session
 
-	done  chan struct{} // closed when the reader stops
-	wdone chan struct{} // closed when the writer stops
+	// The writer's state, guarded by wmu. The session's lock is taken
+	// before wmu (wake is called under it), never after.
+	wmu      sync.Mutex
+	wsess    *hub.Session // set once the connection may write
+	wrunning bool         // a writer goroutine is running
+	wagain   bool         // woken while running, or before wsess was set
+	wstopped bool         // no writer may start: the connection is closing
+	writers  sync.WaitGroup
 
 	// deadlineMu orders read deadline changes, so that a frame read just
 	// as Shutdown interrupts the reader cannot extend the deadline again.
@@ -68,7 +77,7 @@ func (c *conn) start(authed bool) bool {
 		}
 	}
 	s, err := c.h.hub.Connect(c.ctx(), c.auth, hub.SessionOptions{
-		ID: c.id, QueueSize: c.h.o.QueueSize, WriteNow: c.nc.tryWrite,
+		ID: c.id, QueueSize: c.h.o.QueueSize, WriteNow: c.nc.tryWrite, Wake: c.wake,
 	})
 	if err != nil {
 		c.fail("ws connect failed", err)
@@ -108,8 +117,7 @@ func (c *conn) start(authed bool) bool {
 		s.Reply(c.ctx(), encode(serverFrame{Type: TypeAck, Ref: ref}))
 	}
 	c.h.log.Debug("ws connected", "connection_id", c.id, "user_id", u.ID)
-	c.done, c.wdone = make(chan struct{}), make(chan struct{})
-	go c.writeLoop(s)
+	c.startWriting(s)
 	go c.run(s)
 	return true
 }
@@ -123,10 +131,9 @@ func (c *conn) run(s *hub.Session) {
 		// The writer writes what is queued, the last reply included, and
 		// closes with 1001.
 		s.Close(CloseGoingAway, "server shutting down")
-		<-c.wdone
+		c.writers.Wait()
 	}
-	close(c.done)
-	<-c.wdone
+	c.stopWriting()
 	c.ws.CloseNow()
 	c.stopPings()
 	c.stopTyping()
@@ -305,31 +312,96 @@ func (c *conn) reply(s *hub.Session, ref string, err error) error {
 	return s.Reply(c.ctx(), errorFrame(ref, e))
 }
 
-// writeLoop writes every frame the session queues, a batch per wake-up,
-// and closes the connection when the session closes.
+// startWriting lets the session's wakes start the writer, and starts it
+// for what was queued before, such as the ready frame.
+func (c *conn) startWriting(s *hub.Session) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wsess = s
+	if c.wagain {
+		c.wagain = false
+		c.spawnWriterLocked()
+	}
+}
+
+// wake is the session's wake (hub.SessionOptions.Wake), called with the
+// session's lock held: it starts a writer unless one is running, in which
+// case that writer takes the queue once more before it ends.
+func (c *conn) wake() {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	switch {
+	case c.wstopped:
+	case c.wrunning || c.wsess == nil:
+		c.wagain = true
+	default:
+		c.spawnWriterLocked()
+	}
+}
+
+// spawnWriterLocked starts a writer. The caller holds wmu.
+func (c *conn) spawnWriterLocked() {
+	c.wrunning = true
+	c.writers.Add(1)
+	go c.writeLoop(c.wsess)
+}
+
+// stopWriting keeps writers from starting and waits for the running one to
+// finish its write.
+func (c *conn) stopWriting() {
+	c.wmu.Lock()
+	c.wstopped = true
+	c.wmu.Unlock()
+	c.writers.Wait()
+}
+
+// writeLoop writes the frames the session queues, a batch per take, until
+// the queue stays empty, and closes the connection when the session closes.
+// A wake during a take makes it take again, so no frame queued before it
+// ends is left unwritten.
 func (c *conn) writeLoop(s *hub.Session) {
-	defer close(c.wdone)
+	defer c.writers.Done()
 	var batch [][]byte
 	for {
-		select {
-		case <-s.Wake():
-		case <-c.done:
-			return
-		}
+		c.wmu.Lock()
+		c.wagain = false
+		c.wmu.Unlock()
+
 		frames, cl, err := c.nc.writeTaken(s, batch)
 		if err != nil {
 			c.h.log.Debug("ws write failed", "connection_id", c.id, "err", err)
 			s.Close(CloseGoingAway, "write failed")
 			c.ws.CloseNow()
+			c.endWriter(true)
 			return
 		}
 		clear(frames)
 		batch = frames[:0]
 		if cl.Code != 0 {
 			c.closeWith(cl.Code, cl.Reason)
+			c.endWriter(true)
+			return
+		}
+		if c.endWriter(false) {
 			return
 		}
 	}
+}
+
+// endWriter ends the running writer if final, if it was not woken during
+// its take, or if the connection is closing, and reports whether it did.
+// It must not be called with the session's lock held.
+func (c *conn) endWriter(final bool) bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if final {
+		c.wstopped = true
+	}
+	if c.wagain && !c.wstopped {
+		return false
+	}
+	c.wrunning = false
+	return true
 }
 
 // startPings pings every ping interval; the pong extends the read

@@ -671,3 +671,41 @@ func TestNoGoroutineLeak(t *testing.T) {
 	http.DefaultClient.CloseIdleConnections()
 	goleak.VerifyNone(t, ignore)
 }
+
+// writerRunning reports whether a writer goroutine runs for userID's
+// first connection on the server.
+func (e *env) writerRunning(userID string) bool {
+	e.h.mu.Lock()
+	defer e.h.mu.Unlock()
+	for c := range e.h.conns {
+		if c.session != nil && c.session.Auth().User.ID == userID {
+			c.wmu.Lock()
+			defer c.wmu.Unlock()
+			return c.wrunning
+		}
+	}
+	return false
+}
+
+// An idle connection keeps no writer goroutine: the writer ends once the
+// queue stays empty and the next queued frame starts another. Events sent
+// back to back are queued (only a lone frame is written at once), so the
+// burst below reaches bob only through writers started this way.
+func TestWriterRunsOnlyWhileWriting(t *testing.T) {
+	e := newEnv(t)
+	alice, bob := e.register("alice"), e.register("bob")
+	room := e.room(alice, "general", bob)
+	c := e.dial(bob)
+	poll(t, "the writer of an idle connection ends", func() bool { return !e.writerRunning(bob.User.ID) })
+
+	from := e.lastSeq(room) + 1
+	for round := range 3 {
+		for i := range 100 {
+			e.send(alice, room, fmt.Sprintf("burst %d, %d", round, i))
+		}
+		to := e.lastSeq(room)
+		checkOnce(t, "bob", c.eventsUntil(room, to), room, from, to)
+		from = to + 1
+		poll(t, "the writer ends after the burst", func() bool { return !e.writerRunning(bob.User.ID) })
+	}
+}

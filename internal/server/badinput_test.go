@@ -45,6 +45,13 @@ func TestBadInput(t *testing.T) {
 		{"patch room wrong type", "PATCH", "/api/v1/rooms/" + room.ID, `{"name": 5}`, 400, "invalid_request"},
 		{"password wrong type", "POST", "/api/v1/me/password", `{"current_password": 1, "new_password": 2}`, 400, "invalid_request"},
 		{"self patch unknown", "PATCH", "/api/v1/me", `{"is_admin": true}`, 400, "invalid_request"},
+		{"settings null", "PATCH", "/api/v1/me", `{"settings": null}`, 400, "invalid_request"},
+		{"settings not an object", "PATCH", "/api/v1/me", `{"settings": "dark"}`, 400, "invalid_request"},
+		{"show_presence null", "PATCH", "/api/v1/me", `{"settings": {"show_presence": null}}`, 400, "invalid_request"},
+		{"theme null", "PATCH", "/api/v1/me", `{"settings": {"theme": null}}`, 400, "invalid_request"},
+		{"settings unknown", "PATCH", "/api/v1/me", `{"settings": {"colour": "red"}}`, 400, "invalid_request"},
+		{"settings miscased", "PATCH", "/api/v1/me", `{"settings": {"Theme": "dark"}}`, 400, "invalid_request"},
+		{"show_presence wrong type", "PATCH", "/api/v1/me", `{"settings": {"show_presence": "no"}}`, 400, "invalid_request"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

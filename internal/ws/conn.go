@@ -388,16 +388,19 @@ func (c *conn) writeLoop(s *hub.Session) {
 	}
 }
 
-// endWriter ends the running writer if final, if it was not woken during
-// its take, or if the connection is closing, and reports whether it did.
-// It must not be called with the session's lock held.
+// endWriter ends the running writer if final or if it was not woken
+// during its take, and reports whether it did. A writer woken during its
+// take takes again even once stopWriting has begun: the wake may be the
+// session's close, whose code the client must get, and after stopWriting
+// no wake sets wagain, so that is one take more at most. It must not be
+// called with the session's lock held.
 func (c *conn) endWriter(final bool) bool {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if final {
 		c.wstopped = true
 	}
-	if c.wagain && !c.wstopped {
+	if c.wagain && !final {
 		return false
 	}
 	c.wrunning = false

@@ -709,3 +709,70 @@ func TestWriterRunsOnlyWhileWriting(t *testing.T) {
 		poll(t, "the writer ends after the burst", func() bool { return !e.writerRunning(bob.User.ID) })
 	}
 }
+
+// writerStopped reports whether no writer may start any more for userID's
+// first connection on the server.
+func (e *env) writerStopped(userID string) bool {
+	e.h.mu.Lock()
+	defer e.h.mu.Unlock()
+	for c := range e.h.conns {
+		if c.session != nil && c.session.Auth().User.ID == userID {
+			c.wmu.Lock()
+			defer c.wmu.Unlock()
+			return c.wstopped
+		}
+	}
+	return false
+}
+
+// A session closed as too slow while its writer is blocked in a write, and
+// whose reader then ends (here: its reply to a frame finds the session
+// closed), still gets its close code: the writer, woken by the close
+// during its write, takes once more before it ends.
+func TestTooSlowCodeSentWhenReaderEndsFirst(t *testing.T) {
+	e := newEnv(t, func(o *envOptions) {
+		o.ws.QueueSize = 64
+		o.ws.WriteTimeout = waitFor
+	})
+	alice, carol := e.register("alice"), e.register("carol")
+	room := e.room(alice, "general", carol)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
+	defer cancel()
+	stalled, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + carol.token}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.CloseNow()
+	stalled.SetReadLimit(1 << 20)
+	if _, data, err := stalled.Read(ctx); err != nil || !strings.Contains(string(data), `"ready"`) {
+		t.Fatalf("ready: %s, %v", data, err)
+	}
+
+	// carol reads nothing more: the socket fills, the writer blocks in its
+	// write and the queue fills behind it.
+	text := strings.Repeat("€", chat.MaxMessageRunes)
+	for sent := 0; e.closing(carol.User.ID) != CloseTooSlow; sent++ {
+		if sent == 5000 {
+			t.Fatal("the stalled session was never closed as too slow")
+		}
+		e.send(alice, room, text)
+	}
+	if !e.writerRunning(carol.User.ID) {
+		t.Fatal("a full queue, but no writer blocked in a write")
+	}
+	if err := stalled.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","ref":"p"}`)); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, "the reader ends and stops the writers", func() bool { return e.writerStopped(carol.User.ID) })
+
+	for {
+		if _, _, err := stalled.Read(ctx); err != nil {
+			if code := websocket.CloseStatus(err); code != CloseTooSlow {
+				t.Fatalf("closed with %v (code %d), want %d", err, code, CloseTooSlow)
+			}
+			return
+		}
+	}
+}

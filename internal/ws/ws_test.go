@@ -240,6 +240,33 @@ func TestOutsiderCannotSend(t *testing.T) {
 	}
 }
 
+// dialStalled connects p with a bare connection that reads the ready frame
+// and then only what the test reads.
+func (e *env) dialStalled(ctx context.Context, p person) *websocket.Conn {
+	e.t.Helper()
+	c, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + p.token}}})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { c.CloseNow() })
+	c.SetReadLimit(1 << 20)
+	if _, data, err := c.Read(ctx); err != nil || !strings.Contains(string(data), `"ready"`) {
+		e.t.Fatalf("ready: %s, %v", data, err)
+	}
+	return c
+}
+
+// readToClose reads c to its end and returns its close code (-1 for an
+// end without a close frame).
+func readToClose(ctx context.Context, c *websocket.Conn) websocket.StatusCode {
+	for {
+		if _, _, err := c.Read(ctx); err != nil {
+			return websocket.CloseStatus(err)
+		}
+	}
+}
+
 // A session that stops reading is closed with 4000 once its queue fills,
 // and the others of the room keep receiving.
 func TestStalledReaderIsClosed(t *testing.T) {
@@ -256,16 +283,7 @@ func TestStalledReaderIsClosed(t *testing.T) {
 	// server gives up on it.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
 	defer cancel()
-	stalled, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + carol.token}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.CloseNow()
-	stalled.SetReadLimit(1 << 20)
-	if _, data, err := stalled.Read(ctx); err != nil || !strings.Contains(string(data), `"ready"`) {
-		t.Fatalf("ready: %s, %v", data, err)
-	}
+	stalled := e.dialStalled(ctx, carol)
 
 	text := strings.Repeat("€", chat.MaxMessageRunes)
 	sent := 0
@@ -289,14 +307,8 @@ func TestStalledReaderIsClosed(t *testing.T) {
 	}
 
 	// Reading again, carol gets what was in flight and then the close.
-	for {
-		_, _, err := stalled.Read(ctx)
-		if err != nil {
-			if code := websocket.CloseStatus(err); code != CloseTooSlow {
-				t.Fatalf("stalled session ended with %v (code %d), want %d", err, code, CloseTooSlow)
-			}
-			break
-		}
+	if code := readToClose(ctx, stalled); code != CloseTooSlow {
+		t.Fatalf("stalled session closed with code %d, want %d", code, CloseTooSlow)
 	}
 }
 
@@ -672,19 +684,24 @@ func TestNoGoroutineLeak(t *testing.T) {
 	goleak.VerifyNone(t, ignore)
 }
 
-// writerRunning reports whether a writer goroutine runs for userID's
-// first connection on the server.
-func (e *env) writerRunning(userID string) bool {
+// writer reports, for userID's first connection on the server, whether a
+// writer goroutine runs and whether writers may no longer start.
+func (e *env) writer(userID string) (running, stopped bool) {
 	e.h.mu.Lock()
 	defer e.h.mu.Unlock()
 	for c := range e.h.conns {
 		if c.session != nil && c.session.Auth().User.ID == userID {
 			c.wmu.Lock()
 			defer c.wmu.Unlock()
-			return c.wrunning
+			return c.wrunning, c.wstopped
 		}
 	}
-	return false
+	return false, false
+}
+
+func (e *env) writerRunning(userID string) bool {
+	running, _ := e.writer(userID)
+	return running
 }
 
 // An idle connection keeps no writer goroutine: the writer ends once the
@@ -710,21 +727,6 @@ func TestWriterRunsOnlyWhileWriting(t *testing.T) {
 	}
 }
 
-// writerStopped reports whether no writer may start any more for userID's
-// first connection on the server.
-func (e *env) writerStopped(userID string) bool {
-	e.h.mu.Lock()
-	defer e.h.mu.Unlock()
-	for c := range e.h.conns {
-		if c.session != nil && c.session.Auth().User.ID == userID {
-			c.wmu.Lock()
-			defer c.wmu.Unlock()
-			return c.wstopped
-		}
-	}
-	return false
-}
-
 // A session closed as too slow while its writer is blocked in a write, and
 // whose reader then ends (here: its reply to a frame finds the session
 // closed), still gets its close code: the writer, woken by the close
@@ -739,16 +741,7 @@ func TestTooSlowCodeSentWhenReaderEndsFirst(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*waitFor)
 	defer cancel()
-	stalled, _, err := websocket.Dial(ctx, e.url, &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + carol.token}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.CloseNow()
-	stalled.SetReadLimit(1 << 20)
-	if _, data, err := stalled.Read(ctx); err != nil || !strings.Contains(string(data), `"ready"`) {
-		t.Fatalf("ready: %s, %v", data, err)
-	}
+	stalled := e.dialStalled(ctx, carol)
 
 	// carol reads nothing more: the socket fills, the writer blocks in its
 	// write and the queue fills behind it.
@@ -765,14 +758,12 @@ func TestTooSlowCodeSentWhenReaderEndsFirst(t *testing.T) {
 	if err := stalled.Write(ctx, websocket.MessageText, []byte(`{"type":"ping","ref":"p"}`)); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, "the reader ends and stops the writers", func() bool { return e.writerStopped(carol.User.ID) })
+	poll(t, "the reader ends and stops the writers", func() bool {
+		_, stopped := e.writer(carol.User.ID)
+		return stopped
+	})
 
-	for {
-		if _, _, err := stalled.Read(ctx); err != nil {
-			if code := websocket.CloseStatus(err); code != CloseTooSlow {
-				t.Fatalf("closed with %v (code %d), want %d", err, code, CloseTooSlow)
-			}
-			return
-		}
+	if code := readToClose(ctx, stalled); code != CloseTooSlow {
+		t.Fatalf("closed with code %d, want %d", code, CloseTooSlow)
 	}
 }

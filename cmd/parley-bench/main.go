@@ -69,25 +69,58 @@ type Options struct {
 	Plan  string `json:"-"`
 }
 
+const usage = `usage: parley-bench SCENARIO [options]
+
+scenarios:
+  connections   open and hold idle sessions
+  fanout        messages to rooms, delivered to every member
+  persistence   acknowledged sends, as fast as acks come
+  history       page reads of a room's history
+
+"parley-bench SCENARIO -h" lists a scenario's options;
+docs/benchmarks.md has the commands behind the published figures.
+`
+
+// errUsage is returned when the command line names no scenario.
+var errUsage = errors.New("no scenario given")
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "parley-bench:", err)
-		}
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "parley-bench:", err)
 		os.Exit(1)
 	}
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		fmt.Fprintln(stderr, "usage: parley-bench connections|fanout|persistence|history [options]")
-		return flag.ErrHelp
+		fmt.Fprint(stderr, usage)
+		return errUsage
 	}
 	o, err := parseOptions(args[0], args[1:], stderr)
 	if err != nil {
 		return err
+	}
+	// Refuse what would otherwise fail only after the set-up or the run.
+	if _, err := readUsage(o.ServerPID); err != nil {
+		return fmt.Errorf("--server-pid: %w", err)
+	}
+	var jsonOut *os.File
+	if o.JSON != "" && o.Plan == "" {
+		if jsonOut, err = os.Create(o.JSON); err != nil {
+			return fmt.Errorf("--json: %w", err)
+		}
+		defer jsonOut.Close()
 	}
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
@@ -108,14 +141,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	printReport(stdout, o, res)
-	if o.JSON != "" {
-		b, _ := json.MarshalIndent(struct {
+	if jsonOut != nil {
+		b, err := json.MarshalIndent(struct {
 			Options Options `json:"options"`
+			Figures Figures `json:"figures"`
 			*Report
-		}{o, res}, "", "  ")
-		if err := os.WriteFile(o.JSON, append(b, '\n'), 0o644); err != nil {
-			return fmt.Errorf("write json: %w", err)
+		}{o, figuresOf(o, res), res}, "", "  ")
+		if err != nil {
+			return fmt.Errorf("--json: %w", err)
 		}
+		if _, err := jsonOut.Write(append(b, '\n')); err != nil {
+			return fmt.Errorf("--json: %w", err)
+		}
+		return jsonOut.Close()
 	}
 	return nil
 }
@@ -127,7 +165,7 @@ func parseOptions(scenario string, args []string, stderr io.Writer) (Options, er
 	targets := fs.String("targets", "http://127.0.0.1:8080", "comma-separated base URLs of the nodes; sessions are spread over them")
 	fs.StringVar(&o.AdminUser, "admin-user", "benchadmin", "admin account: logged in, or registered if the server has no account yet")
 	fs.StringVar(&o.AdminPassword, "admin-password", "bench-admin-password", "the admin account's password")
-	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long to send (or, for connections, to hold the sessions)")
+	fs.DurationVar(&o.Duration, "duration", 10*time.Second, "how long the load runs: sending, reading pages or, for connections, holding the sessions")
 	fs.StringVar(&o.JSON, "json", "", "also write the results to this file as JSON")
 	fs.StringVar(&o.CPUProfile, "cpuprofile", "", "write the generator's own CPU profile (of this process only) to this file")
 	addrs := fs.String("source-addrs", "", "comma-separated local IPs to dial from, such as 127.0.0.1,127.0.0.2")
@@ -180,6 +218,12 @@ func (o Options) validate() error {
 		return errors.New("--duration must be positive")
 	case o.Procs < 1:
 		return errors.New("--procs must be at least 1")
+	case o.Rate < 0 || o.ConnectRate < 0:
+		return errors.New("--rate and --connect-rate must not be negative (0: as fast as possible)")
+	case o.Drain < 0:
+		return errors.New("--drain must not be negative")
+	case o.FindMax && o.P99Limit <= 0:
+		return errors.New("--p99-limit must be positive")
 	case o.FindMax && o.Procs > 1:
 		// TODO(bench): trials across shards need the go/ready handshake
 		// once per trial; until then, search by hand with --rate.
@@ -198,6 +242,10 @@ func (o Options) validate() error {
 		}
 	case o.Scenario == "connections" && (o.Sessions < 1 || o.Concurrency < 1):
 		return errors.New("--sessions and --concurrency must be at least 1")
+	case o.Scenario == "history" && (o.Messages < 1 || o.Readers < 1):
+		return errors.New("--messages and --readers must be at least 1")
+	case o.Scenario == "history" && (o.PageSize < 1 || o.PageSize > 200):
+		return errors.New("--page must be from 1 to 200, the server's largest page")
 	}
 	return nil
 }

@@ -53,9 +53,11 @@ func setup(ctx context.Context, o Options, log io.Writer) (*Plan, error) {
 	case "history":
 		users = 0
 	}
-	fmt.Fprintf(log, "setting up %d users…\n", users)
-	if p.Users, err = bulkUsers(ctx, admin, users); err != nil {
-		return nil, err
+	if users > 0 {
+		fmt.Fprintf(log, "setting up %d users…\n", users)
+		if p.Users, err = bulkUsers(ctx, admin, users); err != nil {
+			return nil, err
+		}
 	}
 	if o.Members > 0 && users > 0 {
 		fmt.Fprintf(log, "setting up rooms of %d…\n", o.Members)

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +58,10 @@ func fanoutSmoke(t *testing.T, receivers string) {
 	if p99 := rep.Deliver.Quantile(0.99); p99 <= 0 || p99 > 5*time.Second {
 		t.Errorf("p99 send→deliver = %v", p99)
 	}
+	f := figuresOf(o, rep)
+	if want := float64(tl.Delivered) / rep.Seconds; f.SendsPerSec <= 0 || f.DeliveriesPerSec != want {
+		t.Errorf("figures %+v: want deliveries/s %v", f, want)
+	}
 }
 
 func TestScanBench(t *testing.T) {
@@ -66,5 +74,50 @@ func TestScanBench(t *testing.T) {
 		if _, _, _, ok := scanBench([]byte(f)); ok {
 			t.Errorf("scanBench(%s) found a bench message", f)
 		}
+	}
+}
+
+// Options that cannot make a meaningful run are refused before any set-up.
+func TestOptionsRefused(t *testing.T) {
+	for _, args := range [][]string{
+		{"fanout", "--rate", "-5"},
+		{"fanout", "--rooms", "0"},
+		{"fanout", "--find-max", "--rate", "0"},
+		{"fanout", "--find-max", "--procs", "2"},
+		{"persistence", "--receivers", "json"},
+		{"connections", "--sessions", "0"},
+		{"connections", "--connect-rate", "-1"},
+		{"history", "--readers", "0"},
+		{"history", "--page", "201"},
+		{"history", "--messages", "0"},
+		{"history", "--duration", "0s"},
+		{"chat"},
+	} {
+		if _, err := parseOptions(args[0], args[1:], io.Discard); err == nil {
+			t.Errorf("%q accepted", args)
+		}
+	}
+	if _, err := parseOptions("history", []string{"--page", "200", "--readers", "1"}, io.Discard); err != nil {
+		t.Errorf("a page of 200 refused: %v", err)
+	}
+}
+
+// Help lists the scenarios on stdout and succeeds; no scenario is a usage
+// error.
+func TestUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(t.Context(), []string{"-h"}, &out, &errOut); err != nil {
+		t.Errorf("-h: %v", err)
+	}
+	for _, s := range []string{"connections", "fanout", "persistence", "history", "SCENARIO -h"} {
+		if !strings.Contains(out.String(), s) {
+			t.Errorf("help does not mention %q:\n%s", s, out.String())
+		}
+	}
+	if err := run(t.Context(), nil, io.Discard, io.Discard); !errors.Is(err, errUsage) {
+		t.Errorf("no arguments: %v, want the usage error", err)
+	}
+	if err := run(t.Context(), []string{"fanout", "-h"}, io.Discard, io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("fanout -h: %v, want flag.ErrHelp", err)
 	}
 }

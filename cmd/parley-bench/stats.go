@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"math/bits"
 	"sync"
 	"time"
@@ -96,6 +97,21 @@ type Latency struct {
 	P99  float64 `json:"p99_ms"`
 	P999 float64 `json:"p999_ms"`
 	Max  float64 `json:"max_ms"`
+}
+
+// MarshalJSON writes h with its summary and each bucket's upper bound, so
+// that a reader of the JSON needs no knowledge of the bucket scheme.
+func (h Hist) MarshalJSON() ([]byte, error) {
+	type plain Hist // without this method
+	upper := make([]int64, len(h.Counts))
+	for i := range upper {
+		upper[i] = histValue(i)
+	}
+	return json.Marshal(struct {
+		plain
+		UpperNS []int64 `json:"upper_ns"`
+		Summary Latency `json:"summary"`
+	}{plain(h), upper, h.Summary()})
 }
 
 // Summary returns h's summary in milliseconds.

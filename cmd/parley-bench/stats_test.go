@@ -1,6 +1,8 @@
 package main
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -75,5 +77,50 @@ func TestLedger(t *testing.T) {
 	}
 	if sum := got.Add(want); sum.Lost != 4 || sum.Delivered != 12 {
 		t.Errorf("sum = %+v", sum)
+	}
+}
+
+// A histogram's JSON carries each bucket's upper bound and the summary,
+// and still decodes into the same histogram (shards send theirs so).
+func TestHistJSON(t *testing.T) {
+	var h Hist
+	for i := 1; i <= 100; i++ {
+		h.Add(time.Duration(i) * time.Millisecond)
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Counts  []uint64 `json:"counts"`
+		UpperNS []int64  `json:"upper_ns"`
+		Summary Latency  `json:"summary"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out.UpperNS) != len(out.Counts) {
+		t.Fatalf("%d bounds for %d buckets", len(out.UpperNS), len(out.Counts))
+	}
+	var below int64 // the bound of the bucket holding the 99th value
+	var seen uint64
+	for i, c := range out.Counts {
+		if seen += c; seen >= 99 {
+			below = out.UpperNS[i]
+			break
+		}
+	}
+	if below < int64(99*time.Millisecond) || float64(below) > 1.04*float64(99*time.Millisecond) {
+		t.Errorf("the 99th value's bucket ends at %v", time.Duration(below))
+	}
+	if out.Summary.N != 100 || out.Summary.P99 < 99 || out.Summary.P99 > 99*1.04 {
+		t.Errorf("summary %+v", out.Summary)
+	}
+	var back Hist
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, h) {
+		t.Error("the histogram did not decode back to itself")
 	}
 }

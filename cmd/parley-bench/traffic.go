@@ -199,6 +199,14 @@ func (l *trafficLoad) Run(ctx context.Context, rate float64) (Part, error) {
 // send runs one sender until end: at rate with at most Inflight sends
 // outstanding, the first after phase (a fraction) of the interval, or, at
 // rate 0, Inflight sends back to back.
+//
+// At a rate, each send is due at a point of a fixed schedule, and its
+// latencies are measured from that point, not from when it went out: a
+// send held back because the window was full (the server was slow to
+// acknowledge) counts its wait, rather than the wait disappearing from the
+// figures because the generator sent less while the server was slow
+// ("coordinated omission"). Late sends go out back to back until the
+// schedule is met again.
 func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate, phase float64, end time.Time) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -206,7 +214,7 @@ func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate, phase
 		for range l.o.Inflight {
 			wg.Go(func() {
 				for time.Now().Before(end) && ctx.Err() == nil {
-					l.sendOne(ctx, t, s)
+					l.sendOne(ctx, t, s, time.Now())
 				}
 			})
 		}
@@ -221,20 +229,19 @@ func (l *trafficLoad) send(ctx context.Context, t *trial, s *sender, rate, phase
 			return
 		}
 		time.Sleep(time.Until(at))
-		// TODO(bench): a full window delays the next send instead of
-		// counting its wait (coordinated omission); the achieved rate
-		// shows it, and --find-max fails a trial that falls behind.
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			l.sendOne(ctx, t, s)
+			l.sendOne(ctx, t, s, at)
 		})
 	}
 }
 
-func (l *trafficLoad) sendOne(ctx context.Context, t *trial, s *sender) {
+// sendOne sends one message, due at t0: its ack latency and every
+// member's send→deliver latency are measured from t0, which its text
+// carries.
+func (l *trafficLoad) sendOne(ctx context.Context, t *trial, s *sender, t0 time.Time) {
 	n := s.next.Add(1)
-	t0 := time.Now()
 	text := fmt.Sprintf("pb %d %d %d %s", s.id, n, t0.UnixNano(), padding)
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()

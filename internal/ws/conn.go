@@ -346,8 +346,9 @@ func (c *conn) spawnWriterLocked() {
 	go c.writeLoop(c.wsess)
 }
 
-// stopWriting keeps writers from starting and waits for the running one to
-// finish its write.
+// stopWriting keeps writers from starting and waits for the running one,
+// which finishes its write, and takes once more if it was woken meanwhile
+// (see endWriter).
 func (c *conn) stopWriting() {
 	c.wmu.Lock()
 	c.wstopped = true

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"testing"
 	"unicode/utf8"
 
@@ -34,40 +33,6 @@ func FuzzDecodeBody(f *testing.F) {
 		}
 		if !utf8.ValidString(req.Text) || !utf8.ValidString(req.ClientID) {
 			t.Fatalf("accepted invalid UTF-8: %q", req.Text)
-		}
-	})
-}
-
-// FuzzDecodeSettings feeds arbitrary bytes to the decoder of PATCH /me's
-// settings object: it must never panic, must fail only with a public 400
-// error, and must refuse null for either field.
-func FuzzDecodeSettings(f *testing.F) {
-	for _, seed := range []string{
-		`{"theme": "dark"}`, `{"show_presence": false}`, `{"show_presence": null}`, `{"theme": null}`,
-		`{"Theme": "dark"}`, `{"theme": "a", "theme": "b"}`, `"dark"`, `[]`, `{}`, `{"colour": 1}`,
-	} {
-		f.Add([]byte(seed))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		us, err := decodeSettings(body)
-		if err != nil {
-			e, ok := chat.Public(err)
-			if !ok || statusOf[e.Code] != 400 {
-				t.Fatalf("decode error is not a public 400: %v", err)
-			}
-			return
-		}
-		if body != nil && us == nil {
-			t.Fatal("accepted settings decoded to nothing")
-		}
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(body, &fields); err != nil {
-			t.Fatalf("accepted what is not an object: %s", body)
-		}
-		for k, v := range fields {
-			if string(v) == "null" {
-				t.Fatalf("accepted %s: null in %s", k, body)
-			}
 		}
 	})
 }

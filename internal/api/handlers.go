@@ -2,11 +2,9 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/json"
 	"net/http"
 
 	"github.com/parley-chat/parley/internal/chat"
-	"github.com/parley-chat/parley/internal/strictjson"
 )
 
 type authResponse struct {
@@ -75,45 +73,18 @@ func (s *server) me(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) updateMe(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		DisplayName *string         `json:"display_name" strictjson:"nonnull"`
-		Settings    json.RawMessage `json:"settings" strictjson:"nonnull"`
+		DisplayName *string            `json:"display_name" strictjson:"nonnull"`
+		Settings    *chat.UserSettings `json:"settings" strictjson:"nonnull"`
 	}
 	if err := s.decode(w, r, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	settings, err := decodeSettings(req.Settings)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 
 	u, err := s.svc.UpdateMe(r.Context(), auth(r), chat.ProfilePatch{
-		DisplayName: req.DisplayName, Settings: settings,
+		DisplayName: req.DisplayName, Settings: req.Settings,
 	})
 	s.respond(w, r, http.StatusOK, self(u), err)
-}
-
-// decodeSettings decodes the settings object of PATCH /me, if given. Its
-// fields, like the request's own, may be left out to keep them but not be
-// null, which would read the same way; strictjson checks only the keys of
-// the outer object, so the inner one is decoded on its own.
-func decodeSettings(raw json.RawMessage) (*chat.UserSettings, error) {
-	if raw == nil {
-		return nil, nil
-	}
-	var p struct {
-		Theme        *string `json:"theme" strictjson:"nonnull"`
-		ShowPresence *bool   `json:"show_presence" strictjson:"nonnull"`
-	}
-	if err := strictjson.Decode(raw, &p); err != nil {
-		return nil, chat.Errorf(chat.CodeInvalidRequest, "malformed JSON: in settings, %s", strictjson.Describe(err))
-	}
-	us := &chat.UserSettings{ShowPresence: p.ShowPresence}
-	if p.Theme != nil {
-		us.Theme = *p.Theme
-	}
-	return us, nil
 }
 
 func (s *server) changePassword(w http.ResponseWriter, r *http.Request) {

@@ -57,10 +57,11 @@ func (rs RoomSettings) silenced(now time.Time) bool {
 }
 
 // UserSettings are a person's own preferences. A nil ShowPresence means
-// true.
+// true. In a change of them (PATCH /me), a field left out keeps its value
+// and null is refused, since it would read the same as left out.
 type UserSettings struct {
-	Theme        string `json:"theme,omitempty"`
-	ShowPresence *bool  `json:"show_presence,omitempty"`
+	Theme        string `json:"theme,omitempty" strictjson:"nonnull"`
+	ShowPresence *bool  `json:"show_presence,omitempty" strictjson:"nonnull"`
 }
 
 // PresenceShown reports whether the person lets others see their presence.

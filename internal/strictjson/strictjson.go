@@ -27,9 +27,10 @@ var (
 	ErrNotObject = errors.New("the value must be a JSON object")
 )
 
-// KeyError names a top-level key that is duplicated, matches no field
-// exactly (encoding/json matches keys regardless of case and keeps the last
-// of duplicates), or is null for a field that refuses null.
+// KeyError names a key that is duplicated, matches no field exactly
+// (encoding/json matches keys regardless of case and keeps the last of
+// duplicates), or is null for a field that refuses null. The key of a
+// nested object is named with its path, such as "settings.theme".
 type KeyError struct {
 	Key    string
 	Reason string
@@ -38,8 +39,9 @@ type KeyError struct {
 func (e *KeyError) Error() string { return fmt.Sprintf("key %q: %s", e.Key, e.Reason) }
 
 // Decode decodes one JSON value from b into v, a pointer to a struct: no
-// unknown, duplicated or miscased top-level keys, no trailing data, valid
-// UTF-8 with no lone surrogate escapes.
+// unknown, duplicated or miscased keys, no trailing data, valid UTF-8 with
+// no lone surrogate escapes. Keys are checked in v's object and in the
+// objects of its struct fields (and theirs), not inside arrays or maps.
 //
 // A field tagged `strictjson:"nonnull"` refuses an explicit null, which
 // encoding/json would take as absent (a pointer stays nil) or as the zero
@@ -51,7 +53,7 @@ func Decode(b []byte, v any) error {
 
 // DecodeTolerant is Decode for messages whose unknown keys are ignored, as
 // a protocol that grows needs; keys that differ from a field only in case
-// are still refused.
+// are still refused, and so are duplicated ones.
 func DecodeTolerant(b []byte, v any) error {
 	return decode(b, v, true)
 }
@@ -76,7 +78,7 @@ func decode(b []byte, v any, tolerant bool) error {
 	return nil
 }
 
-// checkKeys checks the top-level keys of an object against v's fields.
+// checkKeys checks the keys of the object in b against v's fields.
 // Anything that is not an object is left for the decoder to refuse.
 func checkKeys(b []byte, v any, tolerant bool) error {
 	fields := fieldsOf(reflect.TypeOf(v))
@@ -91,6 +93,14 @@ func checkKeys(b []byte, v any, tolerant bool) error {
 		}
 		return nil
 	}
+	return checkObject(dec, fields, tolerant, "")
+}
+
+// checkObject reads the rest of an object from dec, whose '{' was read,
+// and checks its keys against fields, and the keys of its values that are
+// objects for struct fields against theirs. path prefixes the keys it
+// names. A syntax error ends the check: the decoder describes it.
+func checkObject(dec *json.Decoder, fields map[string]field, tolerant bool, path string) error {
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
@@ -101,17 +111,24 @@ func checkKeys(b []byte, v any, tolerant bool) error {
 		f, known := fields[key]
 		switch {
 		case seen[key]:
-			return &KeyError{key, "appears twice"}
+			return &KeyError{path + key, "appears twice"}
 		case fields != nil && !known && (!tolerant || foldsTo(fields, key)):
-			return &KeyError{key, "is not a known field (names are case-sensitive)"}
+			return &KeyError{path + key, "is not a known field (names are case-sensitive)"}
 		}
 		seen[key] = true
 		var value json.RawMessage
 		if err := dec.Decode(&value); err != nil {
 			return nil
 		}
-		if f.nonNull && string(value) == "null" {
-			return &KeyError{key, "must not be null"}
+		switch {
+		case f.nonNull && string(value) == "null":
+			return &KeyError{path + key, "must not be null"}
+		case f.object != nil && len(value) > 0 && value[0] == '{':
+			inner := json.NewDecoder(bytes.NewReader(value))
+			inner.Token() // the '{'
+			if err := checkObject(inner, fieldsOf(f.object), tolerant, path+key+"."); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -130,6 +147,23 @@ func foldsTo(fields map[string]field, key string) bool {
 // field is what checkKeys knows of a struct field.
 type field struct {
 	nonNull bool
+	// object is set for a field that holds a struct (or a pointer to one)
+	// decoded field by field: a pointer to that struct type, for fieldsOf.
+	object reflect.Type
+}
+
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
+// objectOf returns a pointer type to the struct that t holds, if t is a
+// struct or a pointer to one that encoding/json decodes field by field.
+func objectOf(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	return reflect.PointerTo(t)
 }
 
 // fieldCache holds fieldsOf's answers by type: every WebSocket frame is
@@ -166,7 +200,7 @@ func reflectFields(t reflect.Type) map[string]field {
 		case "":
 			name = f.Name
 		}
-		fields[name] = field{nonNull: f.Tag.Get("strictjson") == "nonnull"}
+		fields[name] = field{nonNull: f.Tag.Get("strictjson") == "nonnull", object: objectOf(f.Type)}
 	}
 	return fields
 }

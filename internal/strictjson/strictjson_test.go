@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 )
 
 type req struct {
@@ -79,18 +80,39 @@ func TestNonNull(t *testing.T) {
 	}
 }
 
+// FuzzDecode: Decode never panics, never takes a replaced character that
+// was not in the input, and never takes a null for a nonnull field, at the
+// top or nested.
 func FuzzDecode(f *testing.F) {
-	for _, s := range []string{`{"text": "hi"}`, `{"text": "\ud800"}`, `{"text":"a","text":"b"}`, `[]`, `"x"`, `{"a":{"b":[1,2]}}`} {
+	for _, s := range []string{`{"text": "hi"}`, `{"text": "\ud800"}`, `{"text":"a","text":"b"}`, `[]`, `"x"`,
+		`{"a":{"b":[1,2]}}`, `{"settings": {"theme": "x"}}`, `{"settings": {"theme": null}}`, `{"settings": null}`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var r req
-		if Decode(b, &r) == nil {
-			for _, c := range r.Text + r.ClientID {
-				if c == 0xFFFD && !containsReplacement(b) {
-					t.Fatalf("accepted a replaced character from %q", b)
-				}
+		var r struct {
+			Text     string `json:"text"`
+			ClientID string `json:"client_id"`
+			Settings *struct {
+				Theme *string `json:"theme" strictjson:"nonnull"`
+			} `json:"settings" strictjson:"nonnull"`
+		}
+		if Decode(b, &r) != nil {
+			return
+		}
+		for _, c := range r.Text + r.ClientID {
+			if c == 0xFFFD && !containsReplacement(b) {
+				t.Fatalf("accepted a replaced character from %q", b)
 			}
+		}
+		var raw struct {
+			Settings json.RawMessage `json:"settings"`
+		}
+		var inner struct {
+			Theme json.RawMessage `json:"theme"`
+		}
+		if json.Unmarshal(b, &raw) == nil && (string(raw.Settings) == "null" ||
+			json.Unmarshal(raw.Settings, &inner) == nil && string(inner.Theme) == "null") {
+			t.Fatalf("accepted a null from %q", b)
 		}
 	})
 }
@@ -121,7 +143,7 @@ func TestDescribeNamesNoGoTypes(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		`{"settings": []}`:               `field "settings" has the wrong type (a JSON array)`,
-		`{"settings": {"bogus": true}}`:  `unknown field "bogus"`,
+		`{"settings": {"bogus": true}}`:  `key "settings.bogus": is not a known field (names are case-sensitive)`,
 		`[1]`:                            ErrNotObject.Error(),
 		`{"settings": `:                  "unexpected end of input",
 		`{"settings": {"theme": "x"} x}`: "invalid JSON at byte 29",
@@ -130,6 +152,58 @@ func TestDescribeNamesNoGoTypes(t *testing.T) {
 		got := Describe(Decode([]byte(in), &p))
 		if got != want {
 			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestNested: the objects of struct fields are checked as the outer one
+// is, and their keys named with their path; objects that decode
+// themselves, and objects inside arrays and maps, are left to the decoder.
+func TestNested(t *testing.T) {
+	type inner struct {
+		Theme *string `json:"theme" strictjson:"nonnull"`
+		Deep  *struct {
+			On *bool `json:"on" strictjson:"nonnull"`
+		} `json:"deep"`
+	}
+	type outer struct {
+		Settings *inner           `json:"settings" strictjson:"nonnull"`
+		Value    inner            `json:"value"`
+		When     *time.Time       `json:"when"`
+		List     []inner          `json:"list"`
+		Map      map[string]inner `json:"map"`
+	}
+	bad := map[string]string{
+		`{"settings": null}`:                         `key "settings": must not be null`,
+		`{"settings": {"theme": null}}`:              `key "settings.theme": must not be null`,
+		`{"settings": {"Theme": "x"}}`:               `key "settings.Theme": is not a known field (names are case-sensitive)`,
+		`{"settings": {"theme": "x", "theme": "y"}}`: `key "settings.theme": appears twice`,
+		`{"value": {"deep": {"on": null}}}`:          `key "value.deep.on": must not be null`,
+		`{"value": {"deep": {"off": true}}}`:         `key "value.deep.off": is not a known field (names are case-sensitive)`,
+	}
+	for in, want := range bad {
+		var o outer
+		if got := Describe(Decode([]byte(in), &o)); got != want {
+			t.Errorf("%s: %q, want %q", in, got, want)
+		}
+	}
+	// Tolerant decoding ignores unknown nested keys too, not miscased ones.
+	var o outer
+	if err := DecodeTolerant([]byte(`{"settings": {"theme": "x", "future": 1}}`), &o); err != nil {
+		t.Errorf("tolerant, unknown nested key: %v", err)
+	}
+	if err := DecodeTolerant([]byte(`{"settings": {"THEME": "x"}}`), &o); err == nil {
+		t.Error("tolerant decoding took a miscased nested key")
+	}
+	good := []string{
+		`{"settings": {"theme": "x", "deep": {"on": true}}}`,
+		`{"value": {}, "when": "2026-12-04T10:00:00Z"}`,
+		`{"list": [{"theme": null}], "map": {"a": {"theme": null}}}`,
+	}
+	for _, in := range good {
+		var o outer
+		if err := Decode([]byte(in), &o); err != nil {
+			t.Errorf("%s: %v", in, err)
 		}
 	}
 }
